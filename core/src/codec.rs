@@ -1,0 +1,1 @@
+//! SKELETON: versioned binary wire format (postcard behind a header).

@@ -1,0 +1,108 @@
+//! `cargo xtask`: the project's commands, so a newcomer needs to remember two of them.
+//!
+//! - `cargo xtask test` runs every check CI runs (formatting, lints, native tests, the no_std
+//!   builds, the simulator seeds).
+//! - `cargo xtask sim ...` runs the deterministic fault simulator (arguments go to it).
+//! - `cargo xtask bench core|signal` prints benchmark figures.
+//!
+//! Each command shells out to cargo, so what it does can be read off the lines it prints.
+use std::process::{exit, Command};
+
+/// Simulator seeds run by `cargo xtask test` (the issue asks for at least 500).
+const TEST_SEEDS: &str = "500";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("sim") => sim(&rest),
+        Some("bench") => bench(&rest),
+        _ => {
+            eprintln!("usage: cargo xtask <test | sim [ARGS] | bench core|signal>");
+            exit(2)
+        }
+    };
+    if let Err(message) = result {
+        eprintln!("xtask: {message}");
+        exit(1);
+    }
+}
+
+fn test() -> Result<(), String> {
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&["test", "--workspace"])?;
+    // The no_std claim, proven on a bare-metal target and on the web target.
+    for target in ["thumbv7em-none-eabihf", "wasm32-unknown-unknown"] {
+        ensure_target(target)?;
+        cargo(&["build", "-p", "flotilla-core", "--no-default-features", "--target", target])?;
+    }
+    sim(&["--seeds", TEST_SEEDS])
+}
+
+fn sim(args: &[&str]) -> Result<(), String> {
+    let mut command = vec!["run", "--quiet", "--release", "-p", "flotilla-sim", "--"];
+    command.extend_from_slice(args);
+    cargo(&command)
+}
+
+fn bench(args: &[&str]) -> Result<(), String> {
+    match args {
+        ["core", rest @ ..] => {
+            let mut command = vec![
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "flotilla-core",
+                "--example",
+                "bench_core",
+                "--",
+            ];
+            command.extend_from_slice(rest);
+            cargo(&command)
+        }
+        ["signal", rest @ ..] => {
+            let mut command = vec![
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "signal-server",
+                "--bin",
+                "signal-bench",
+                "--",
+            ];
+            command.extend_from_slice(rest);
+            cargo(&command)
+        }
+        _ => Err("usage: cargo xtask bench core|signal".into()),
+    }
+}
+
+fn ensure_target(target: &str) -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|line| line.trim() == target) {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", target]))
+}
+
+fn cargo(args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo).args(args))
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: {command:?}");
+    let status = command.status().map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed with {status}"))
+    }
+}
