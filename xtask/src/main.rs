@@ -1,11 +1,15 @@
 //! `cargo xtask`: the project's commands, so a newcomer needs to remember two of them.
 //!
+//! - `cargo xtask run` builds the web app and serves it with the signal server (the demo).
 //! - `cargo xtask test` runs every check CI runs (formatting, lints, native tests, the no_std
 //!   builds, the simulator seeds).
 //! - `cargo xtask sim ...` runs the deterministic fault simulator (arguments go to it).
 //! - `cargo xtask bench core|signal` prints benchmark figures.
 //!
 //! Each command shells out to cargo, so what it does can be read off the lines it prints.
+mod tools;
+
+use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
 
 /// Simulator seeds run by `cargo xtask test` (the issue asks for at least 500).
@@ -15,11 +19,12 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
     let result = match args.first().map(String::as_str) {
+        Some("run") => run_demo(),
         Some("test") => test(),
         Some("sim") => sim(&rest),
         Some("bench") => bench(&rest),
         _ => {
-            eprintln!("usage: cargo xtask <test | sim [ARGS] | bench core|signal>");
+            eprintln!("usage: cargo xtask <run | test | sim [ARGS] | bench core|signal>");
             exit(2)
         }
     };
@@ -29,13 +34,25 @@ fn main() {
     }
 }
 
+/// The demo: a release build of the web app, served with the signal server on loopback.
+fn run_demo() -> Result<(), String> {
+    let root = workspace_root();
+    let path = tools::ensure_web_toolchain(&root)?;
+    run(Command::new("trunk")
+        .args(["build", "--release", "--offline"])
+        .current_dir(&root)
+        .env("PATH", &path))?;
+    eprintln!("\nFlotilla is at http://127.0.0.1:8080 - open it in several tabs.\n");
+    cargo(&["run", "--quiet", "--release", "-p", "signal-server", "--", "--static-dir", "dist"])
+}
+
 fn test() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     cargo(&["test", "--workspace"])?;
     // The no_std claim, proven on a bare-metal target and on the web target.
     for target in ["thumbv7em-none-eabihf", "wasm32-unknown-unknown"] {
-        ensure_target(target)?;
+        tools::ensure_target(target)?;
         cargo(&["build", "-p", "flotilla-core", "--no-default-features", "--target", target])?;
     }
     sim(&["--seeds", TEST_SEEDS])
@@ -81,15 +98,8 @@ fn bench(args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn ensure_target(target: &str) -> Result<(), String> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map_err(|e| format!("cannot run rustup: {e}"))?;
-    if String::from_utf8_lossy(&installed.stdout).lines().any(|line| line.trim() == target) {
-        return Ok(());
-    }
-    run(Command::new("rustup").args(["target", "add", target]))
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").into()
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {
