@@ -1,0 +1,469 @@
+//! Raft's safety properties (Figure 3 of the paper), checked after every step of the
+//! simulation, plus the client-visible ones: commit indexes never go backwards, committed
+//! entries never disappear, and no acknowledged write is lost.
+//!
+//! The checker keeps a global record of what it has seen (leaders per term, entries per
+//! (index, term), the committed and applied entry at each index) and compares each node's new
+//! state against it, so a check costs what changed, not the size of every log.
+use flotilla_core::reducers::kv::KvAction;
+use flotilla_core::{Entry, EntryPayload, LogIndex, Millis, NodeId, RequestId, Role, Status, Term};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+type Payload = EntryPayload<KvAction>;
+
+/// A property the run broke.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Violation {
+    /// Election Safety (§5.2): at most one leader per term.
+    TwoLeaders { term: Term, first: NodeId, second: NodeId },
+    /// Log Matching (§5.3): entries with the same index and term hold the same command and
+    /// are preceded by the same log.
+    LogMismatch { node: NodeId, index: LogIndex, term: Term, detail: String },
+    /// Leader Completeness (§5.4.1): a leader's log holds every committed entry.
+    LeaderIncomplete { leader: NodeId, term: Term, index: LogIndex },
+    /// State Machine Safety (§5.4.3): nodes commit and apply the same entry at each index.
+    StateMachine { node: NodeId, index: LogIndex, expected: String, found: String },
+    /// A node's commit or applied index went backwards while it ran.
+    Regressed { node: NodeId, what: &'static str, from: LogIndex, to: LogIndex },
+    /// A node applied past its commit index.
+    AppliedUncommitted { node: NodeId, applied: LogIndex, commit: LogIndex },
+    /// A committed entry was overwritten or dropped from a log, or is missing from the durable
+    /// logs of a majority.
+    CommittedEntryLost { node: NodeId, index: LogIndex, detail: String },
+    /// A proposal acknowledged as committed at `index` is not what was applied there.
+    AckLost { request: RequestId, index: LogIndex, applied: String },
+    /// Liveness: no leader within three election timeouts after the faults healed.
+    NoLeaderAfterHeal { heal_at: Millis, deadline: Millis },
+    /// Liveness: the nodes did not converge by the end of the run.
+    NotConverged { detail: String },
+    /// The key-value history has no linearization.
+    NotLinearizable { key: u64 },
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::TwoLeaders { term, first, second } => {
+                write!(f, "election safety: n{first} and n{second} both leaders in term {term}")
+            }
+            Violation::LogMismatch { node, index, term, detail } => {
+                write!(f, "log matching: n{node} entry {index}@{term}: {detail}")
+            }
+            Violation::LeaderIncomplete { leader, term, index } => write!(
+                f,
+                "leader completeness: n{leader} leads term {term} without committed entry {index}"
+            ),
+            Violation::StateMachine { node, index, expected, found } => write!(
+                f,
+                "state machine safety: n{node} at index {index} has {found}, others {expected}"
+            ),
+            Violation::Regressed { node, what, from, to } => {
+                write!(f, "n{node} {what} index went backwards from {from} to {to}")
+            }
+            Violation::AppliedUncommitted { node, applied, commit } => {
+                write!(f, "n{node} applied {applied} beyond its commit index {commit}")
+            }
+            Violation::CommittedEntryLost { node, index, detail } => {
+                write!(f, "committed entry {index} lost at n{node}: {detail}")
+            }
+            Violation::AckLost { request, index, applied } => write!(
+                f,
+                "acknowledged write lost: request {}/{} acknowledged at {index}, applied there: \
+                 {applied}",
+                request.client, request.seq
+            ),
+            Violation::NoLeaderAfterHeal { heal_at, deadline } => {
+                write!(f, "liveness: no leader between heal at {heal_at}ms and {deadline}ms")
+            }
+            Violation::NotConverged { detail } => write!(f, "liveness: not converged: {detail}"),
+            Violation::NotLinearizable { key } => {
+                write!(f, "linearizability: history of key {key} has no linearization")
+            }
+        }
+    }
+}
+
+/// What the checker recorded about one (index, term) entry.
+struct Seen {
+    payload: Payload,
+    /// Term of the entry before it (0 for index 1).
+    prev_term: Term,
+}
+
+/// What the checker remembers about one node's current incarnation.
+#[derive(Default)]
+struct NodeView {
+    commit: LogIndex,
+    applied: LogIndex,
+}
+
+/// The global record the checks compare against.
+#[derive(Default)]
+pub struct Invariants {
+    leaders: HashMap<Term, NodeId>,
+    /// (leader, term) pairs whose log was already checked for completeness.
+    completeness_checked: HashSet<(NodeId, Term)>,
+    entries: HashMap<(LogIndex, Term), Seen>,
+    /// The committed entries, index 1 first: (term, payload).
+    committed: Vec<(Term, Payload)>,
+    /// The entry applied at each index, by whichever node applied it first.
+    applied: BTreeMap<LogIndex, (Option<RequestId>, KvAction)>,
+    /// Proposals acknowledged as committed, by index.
+    acks: BTreeMap<LogIndex, RequestId>,
+    nodes: BTreeMap<NodeId, NodeView>,
+}
+
+impl Invariants {
+    pub fn new() -> Self {
+        Invariants::default()
+    }
+
+    /// The highest index any node has reported committed.
+    pub fn committed_index(&self) -> LogIndex {
+        self.committed.len() as LogIndex
+    }
+
+    /// The node restarted: its commit and applied indexes may start lower again.
+    pub fn restarted(&mut self, node: NodeId) {
+        self.nodes.insert(node, NodeView::default());
+    }
+
+    /// Checks a node after a step. `changed_from` is the lowest log index the step may have
+    /// written (from its `Persist::Entries`), or `None` when the log did not change.
+    pub fn check_node(
+        &mut self,
+        status: &Status,
+        log: &[Entry<KvAction>],
+        changed_from: Option<LogIndex>,
+    ) -> Result<(), Violation> {
+        let node = status.id;
+        if let Some(from) = changed_from {
+            self.check_log(node, log, from)?;
+        }
+        self.check_indexes(status)?;
+        self.record_commit(node, log, status.commit)?;
+        if status.role == Role::Leader {
+            self.check_leader(node, status.term, log)?;
+        }
+        Ok(())
+    }
+
+    /// Log Matching on the entries from `from` on, and no committed entry overwritten.
+    fn check_log(
+        &mut self,
+        node: NodeId,
+        log: &[Entry<KvAction>],
+        from: LogIndex,
+    ) -> Result<(), Violation> {
+        let committed = self.committed_index();
+        let start = log.partition_point(|e| e.index < from);
+        for position in start..log.len() {
+            let entry = &log[position];
+            let prev_term = match position {
+                0 if entry.index == 1 => 0,
+                0 => continue, // the entry before was compacted away: nothing to compare
+                _ => log[position - 1].term,
+            };
+            if entry.index <= committed {
+                let (term, payload) = &self.committed[entry.index as usize - 1];
+                if entry.term != *term || entry.payload != *payload {
+                    return Err(Violation::CommittedEntryLost {
+                        node,
+                        index: entry.index,
+                        detail: format!(
+                            "overwritten by {}@{} {:?} (committed {}@{term} {payload:?})",
+                            entry.index, entry.term, entry.payload, entry.index
+                        ),
+                    });
+                }
+            }
+            match self.entries.get(&(entry.index, entry.term)) {
+                None => {
+                    let seen = Seen { payload: entry.payload.clone(), prev_term };
+                    self.entries.insert((entry.index, entry.term), seen);
+                }
+                Some(seen) if seen.payload != entry.payload => {
+                    return Err(Violation::LogMismatch {
+                        node,
+                        index: entry.index,
+                        term: entry.term,
+                        detail: format!("{:?}, elsewhere {:?}", entry.payload, seen.payload),
+                    });
+                }
+                Some(seen) if seen.prev_term != prev_term => {
+                    return Err(Violation::LogMismatch {
+                        node,
+                        index: entry.index,
+                        term: entry.term,
+                        detail: format!(
+                            "preceded by term {prev_term}, elsewhere by term {}",
+                            seen.prev_term
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn check_indexes(&mut self, status: &Status) -> Result<(), Violation> {
+        let node = status.id;
+        let view = self.nodes.entry(node).or_default();
+        if status.commit < view.commit {
+            let from = view.commit;
+            return Err(Violation::Regressed { node, what: "commit", from, to: status.commit });
+        }
+        if status.applied < view.applied {
+            let from = view.applied;
+            return Err(Violation::Regressed { node, what: "applied", from, to: status.applied });
+        }
+        if status.applied > status.commit {
+            let (applied, commit) = (status.applied, status.commit);
+            return Err(Violation::AppliedUncommitted { node, applied, commit });
+        }
+        if status.last_index < status.commit {
+            return Err(Violation::CommittedEntryLost {
+                node,
+                index: status.commit,
+                detail: format!("log ends at {} below its own commit index", status.last_index),
+            });
+        }
+        view.applied = status.applied;
+        Ok(())
+    }
+
+    /// Records newly committed entries, checking them against what others committed.
+    fn record_commit(
+        &mut self,
+        node: NodeId,
+        log: &[Entry<KvAction>],
+        commit: LogIndex,
+    ) -> Result<(), Violation> {
+        let view = self.nodes.entry(node).or_default();
+        let from = view.commit + 1;
+        view.commit = commit;
+        for index in from..=commit {
+            let Some(entry) = entry_at(log, index) else { continue };
+            match self.committed.get(index as usize - 1) {
+                Some((term, payload)) => {
+                    if entry.term != *term || entry.payload != *payload {
+                        return Err(Violation::StateMachine {
+                            node,
+                            index,
+                            expected: format!("committed {index}@{term} {payload:?}"),
+                            found: format!("committed {index}@{} {:?}", entry.term, entry.payload),
+                        });
+                    }
+                }
+                None if index == self.committed_index() + 1 => {
+                    self.committed.push((entry.term, entry.payload.clone()));
+                }
+                // A gap can only follow a compacted prefix; nothing to record yet.
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Election Safety, and Leader Completeness the first time a node is seen leading a term.
+    fn check_leader(
+        &mut self,
+        node: NodeId,
+        term: Term,
+        log: &[Entry<KvAction>],
+    ) -> Result<(), Violation> {
+        match self.leaders.get(&term) {
+            Some(&first) if first != node => {
+                return Err(Violation::TwoLeaders { term, first, second: node });
+            }
+            Some(_) => {}
+            None => {
+                self.leaders.insert(term, node);
+            }
+        }
+        if self.completeness_checked.insert((node, term)) {
+            let first = log.first().map_or(1, |e| e.index);
+            for (position, (committed_term, _)) in self.committed.iter().enumerate() {
+                let index = position as LogIndex + 1;
+                if index < first {
+                    continue;
+                }
+                if entry_at(log, index).is_none_or(|e| e.term != *committed_term) {
+                    return Err(Violation::LeaderIncomplete { leader: node, term, index });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// State Machine Safety for one applied entry, and the acknowledgement at its index.
+    pub fn applied(
+        &mut self,
+        node: NodeId,
+        index: LogIndex,
+        request: Option<RequestId>,
+        action: &KvAction,
+    ) -> Result<(), Violation> {
+        match self.applied.get(&index) {
+            Some((first_request, first_action)) => {
+                if *first_request != request || first_action != action {
+                    return Err(Violation::StateMachine {
+                        node,
+                        index,
+                        expected: format!("applied {first_request:?} {first_action:?}"),
+                        found: format!("applied {request:?} {action:?}"),
+                    });
+                }
+            }
+            None => {
+                self.applied.insert(index, (request, action.clone()));
+            }
+        }
+        match self.acks.get(&index) {
+            Some(acked) if Some(*acked) != request => Err(Violation::AckLost {
+                request: *acked,
+                index,
+                applied: format!("{request:?} {action:?}"),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A proposal was acknowledged as committed at `index`.
+    pub fn acknowledged(&mut self, request: RequestId, index: LogIndex) -> Result<(), Violation> {
+        if let Some(&previous) = self.acks.get(&index) {
+            if previous != request {
+                return Err(Violation::AckLost {
+                    request,
+                    index,
+                    applied: format!("also acknowledged for {previous:?}"),
+                });
+            }
+        }
+        self.acks.insert(index, request);
+        match self.applied.get(&index) {
+            Some((applied, action)) if *applied != Some(request) => Err(Violation::AckLost {
+                request,
+                index,
+                applied: format!("{applied:?} {action:?}"),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// At the end: every committed entry is in the durable log of a majority of `durable_logs`.
+    pub fn check_durable(
+        &self,
+        durable_logs: &[(NodeId, &[Entry<KvAction>])],
+    ) -> Result<(), Violation> {
+        let majority = durable_logs.len() / 2 + 1;
+        for (position, (term, _)) in self.committed.iter().enumerate() {
+            let index = position as LogIndex + 1;
+            let holders = durable_logs
+                .iter()
+                .filter(|(_, log)| entry_at(log, index).is_some_and(|e| e.term == *term))
+                .count();
+            if holders < majority {
+                let node = durable_logs.first().map_or(0, |(node, _)| *node);
+                return Err(Violation::CommittedEntryLost {
+                    node,
+                    index,
+                    detail: format!("durable on {holders} of {} nodes", durable_logs.len()),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The entry at `index` in a log that may start after index 1.
+pub fn entry_at<A>(log: &[Entry<A>], index: LogIndex) -> Option<&Entry<A>> {
+    let first = log.first()?.index;
+    let position = index.checked_sub(first)?;
+    log.get(usize::try_from(position).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(index: LogIndex, term: Term, key: u64) -> Entry<KvAction> {
+        let action = KvAction::Write { key, value: index };
+        let request = RequestId { client: 1, seq: index };
+        Entry { index, term, payload: EntryPayload::Action { request, action } }
+    }
+
+    fn status(id: NodeId, term: Term, role: Role, commit: LogIndex, last: LogIndex) -> Status {
+        Status { id, term, role, leader: None, commit, applied: commit, last_index: last }
+    }
+
+    #[test]
+    fn two_leaders_in_one_term_are_caught() {
+        let mut checker = Invariants::new();
+        checker.check_node(&status(1, 3, Role::Leader, 0, 0), &[], None).unwrap();
+        let err = checker.check_node(&status(2, 3, Role::Leader, 0, 0), &[], None).unwrap_err();
+        assert_eq!(err, Violation::TwoLeaders { term: 3, first: 1, second: 2 });
+    }
+
+    #[test]
+    fn log_mismatch_is_caught() {
+        let mut checker = Invariants::new();
+        let a = [entry(1, 1, 0), entry(2, 2, 0)];
+        checker.check_node(&status(1, 2, Role::Follower, 0, 2), &a, Some(1)).unwrap();
+        let b = [entry(1, 1, 0), entry(2, 2, 9)];
+        let err = checker.check_node(&status(2, 2, Role::Follower, 0, 2), &b, Some(1));
+        assert!(matches!(err, Err(Violation::LogMismatch { index: 2, .. })));
+    }
+
+    #[test]
+    fn leader_missing_a_committed_entry_is_caught() {
+        let mut checker = Invariants::new();
+        let log = [entry(1, 1, 0), entry(2, 1, 0)];
+        checker.check_node(&status(1, 1, Role::Leader, 2, 2), &log, Some(1)).unwrap();
+        let short = [entry(1, 1, 0)];
+        let err = checker.check_node(&status(2, 2, Role::Leader, 1, 1), &short, Some(1));
+        assert_eq!(err, Err(Violation::LeaderIncomplete { leader: 2, term: 2, index: 2 }));
+    }
+
+    #[test]
+    fn commit_going_back_is_caught_but_not_across_restarts() {
+        let mut checker = Invariants::new();
+        let log = [entry(1, 1, 0), entry(2, 1, 0)];
+        checker.check_node(&status(1, 1, Role::Follower, 2, 2), &log, Some(1)).unwrap();
+        let err = checker.check_node(&status(1, 1, Role::Follower, 1, 2), &log, None);
+        assert!(matches!(err, Err(Violation::Regressed { what: "commit", .. })));
+        checker.restarted(1);
+        checker.check_node(&status(1, 1, Role::Follower, 1, 2), &log, None).unwrap();
+    }
+
+    #[test]
+    fn overwriting_a_committed_entry_is_caught() {
+        let mut checker = Invariants::new();
+        let log = [entry(1, 1, 0), entry(2, 1, 0)];
+        checker.check_node(&status(1, 1, Role::Follower, 2, 2), &log, Some(1)).unwrap();
+        let rewritten = [entry(1, 1, 0), entry(2, 3, 0)];
+        let err = checker.check_node(&status(2, 3, Role::Follower, 0, 2), &rewritten, Some(2));
+        assert!(matches!(err, Err(Violation::CommittedEntryLost { index: 2, .. })));
+    }
+
+    #[test]
+    fn lost_acknowledgement_is_caught() {
+        let mut checker = Invariants::new();
+        let acked = RequestId { client: 1, seq: 1 };
+        checker.acknowledged(acked, 5).unwrap();
+        let other = RequestId { client: 2, seq: 1 };
+        let err = checker.applied(3, 5, Some(other), &KvAction::Read { key: 0 });
+        assert!(matches!(err, Err(Violation::AckLost { index: 5, .. })));
+    }
+
+    #[test]
+    fn entries_missing_from_durable_majority_are_caught() {
+        let mut checker = Invariants::new();
+        let log = [entry(1, 1, 0)];
+        checker.check_node(&status(1, 1, Role::Leader, 1, 1), &log, Some(1)).unwrap();
+        assert!(checker.check_durable(&[(1, &log), (2, &log), (3, &[])]).is_ok());
+        assert!(checker.check_durable(&[(1, &log), (2, &[]), (3, &[])]).is_err());
+    }
+}

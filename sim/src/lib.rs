@@ -1,0 +1,7 @@
+//! WIP
+pub mod history;
+pub mod invariants;
+pub mod linearizability;
+pub mod network;
+pub mod rng;
+pub mod schedule;

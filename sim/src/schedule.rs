@@ -1,0 +1,221 @@
+//! The nemesis: a random fault schedule derived from the run's seed.
+//!
+//! A schedule is a time-ordered list of [`Fault`]s, fixed before the run starts, so a trace can
+//! show it and a seed always replays the same faults. Faults come from independent tracks that
+//! overlap freely: the partition track, the link-quality track, and one track per node for
+//! crashes, pauses and slow disks. Every fault is undone by `heal_at`, when [`Fault::HealAll`]
+//! brings the whole cluster back for the liveness check.
+//!
+//! New kinds of disturbance (membership changes, leadership transfers, connection-closed hints)
+//! are new `Fault` variants and new tracks here; the cluster applies them in one `match`.
+use crate::network::{LinkFaults, Partition};
+use crate::rng::Rng;
+use flotilla_core::{Millis, NodeId};
+use std::fmt;
+
+/// One scheduled disturbance.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Installs a partition (replacing any previous one).
+    Partition(Partition),
+    /// Removes the partition.
+    HealPartition,
+    /// Sets the link faults in force on every link (`LinkFaults::NONE` clears them).
+    LinkFaults(LinkFaults),
+    /// Kills a node: its memory and any output not yet processed are lost; its durable image
+    /// stays.
+    Crash(NodeId),
+    /// Starts a crashed node again from its durable image.
+    Restart(NodeId),
+    /// Freezes a node (a suspended tab): it handles nothing; messages to it wait.
+    Pause(NodeId),
+    Resume(NodeId),
+    /// Each durable write of the node takes this many extra ms (0 restores a fast disk).
+    SlowDisk(NodeId, Millis),
+    /// Ends every fault: heals the network, resumes, restarts and speeds up every node.
+    HealAll,
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Partition(partition) => write!(f, "partition {partition}"),
+            Fault::HealPartition => write!(f, "heal partition"),
+            Fault::LinkFaults(faults) if *faults == LinkFaults::NONE => {
+                write!(f, "link faults off")
+            }
+            Fault::LinkFaults(faults) => write!(f, "link faults {faults}"),
+            Fault::Crash(node) => write!(f, "crash n{node}"),
+            Fault::Restart(node) => write!(f, "restart n{node}"),
+            Fault::Pause(node) => write!(f, "pause n{node}"),
+            Fault::Resume(node) => write!(f, "resume n{node}"),
+            Fault::SlowDisk(node, 0) => write!(f, "fast disk n{node}"),
+            Fault::SlowDisk(node, extra) => write!(f, "slow disk n{node} +{extra}ms"),
+            Fault::HealAll => write!(f, "heal all"),
+        }
+    }
+}
+
+/// The faults of one run, in time order.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub faults: Vec<(Millis, Fault)>,
+    /// When `Fault::HealAll` fires; the liveness check starts there.
+    pub heal_at: Millis,
+}
+
+impl Schedule {
+    /// A schedule with no fault before `heal_at` (a fault-free run, for tests and baselines).
+    pub fn calm(heal_at: Millis) -> Self {
+        Schedule { faults: vec![(heal_at, Fault::HealAll)], heal_at }
+    }
+
+    /// A random schedule of every fault kind over `0..heal_at`, for a cluster of `nodes`.
+    pub fn random(nodes: &[NodeId], heal_at: Millis, rng: &mut Rng) -> Self {
+        // One intensity per seed: some seeds are calm, some are storms.
+        let pace = 0.5 + rng.unit() * 1.5;
+        let gap = |rng: &mut Rng, low: Millis, high: Millis| {
+            (rng.between(low, high) as f64 * pace) as Millis
+        };
+        let mut faults = Vec::new();
+
+        // The partition track.
+        let mut t = gap(rng, 0, 1500);
+        while t < heal_at {
+            let until = (t + rng.between(300, 3000)).min(heal_at);
+            faults.push((t, Fault::Partition(random_partition(nodes, rng))));
+            faults.push((until, Fault::HealPartition));
+            t = until + gap(rng, 200, 2500);
+        }
+
+        // The link-quality track.
+        let mut t = gap(rng, 0, 2000);
+        while t < heal_at {
+            let until = (t + rng.between(500, 4000)).min(heal_at);
+            faults.push((t, Fault::LinkFaults(random_link_faults(rng))));
+            faults.push((until, Fault::LinkFaults(LinkFaults::NONE)));
+            t = until + gap(rng, 300, 3000);
+        }
+
+        // One process track per node.
+        for &node in nodes {
+            let mut t = gap(rng, 300, 5000);
+            while t < heal_at {
+                let (start, end, length) = match rng.weighted(&[4, 3, 2]) {
+                    0 => (Fault::Crash(node), Fault::Restart(node), rng.between(20, 2500)),
+                    1 => (Fault::Pause(node), Fault::Resume(node), rng.between(50, 2500)),
+                    _ => {
+                        let extra = rng.between(5, 150);
+                        (Fault::SlowDisk(node, extra), Fault::SlowDisk(node, 0), 3000)
+                    }
+                };
+                let until = (t + length).min(heal_at);
+                faults.push((t, start));
+                faults.push((until, end));
+                t = until + gap(rng, 500, 6000);
+            }
+        }
+
+        faults.push((heal_at, Fault::HealAll));
+        // Stable: faults at the same ms keep their track order, so an end never precedes its
+        // own start.
+        faults.sort_by_key(|(at, _)| *at);
+        Schedule { faults, heal_at }
+    }
+}
+
+fn random_partition(nodes: &[NodeId], rng: &mut Rng) -> Partition {
+    let mut shuffled = nodes.to_vec();
+    rng.shuffle(&mut shuffled);
+    let n = shuffled.len();
+    // A ring of three is fully connected, so three-node clusters draw from the other kinds.
+    let kinds: &[u64] = if n >= 5 { &[3, 3, 2, 2] } else { &[3, 3, 2, 0] };
+    match rng.weighted(kinds) {
+        0 => Partition::Isolate(shuffled[0]),
+        1 => {
+            let minority_size = rng.between(1, (n as u64 - 1) / 2) as usize;
+            let minority = shuffled.split_off(n - minority_size);
+            Partition::Split { majority: shuffled, minority }
+        }
+        2 => {
+            let right = shuffled.split_off(1 + (n - 1) / 2);
+            let left = shuffled.split_off(1);
+            Partition::Bridge { left, bridge: shuffled[0], right }
+        }
+        _ => Partition::Ring { order: shuffled, reach: n / 3 },
+    }
+}
+
+fn random_link_faults(rng: &mut Rng) -> LinkFaults {
+    // Each kind is on about half the time, so windows mix them differently.
+    let mut faults = LinkFaults::NONE;
+    if rng.chance(0.5) {
+        faults.drop = rng.unit() * 0.3;
+    }
+    if rng.chance(0.5) {
+        faults.duplicate = rng.unit() * 0.2;
+    }
+    if rng.chance(0.5) {
+        faults.reorder_jitter = rng.between(5, 60);
+    }
+    if rng.chance(0.4) {
+        faults.spike = rng.unit() * 0.2;
+        faults.spike_min = rng.between(50, 150);
+        faults.spike_max = faults.spike_min + rng.between(0, 400);
+    }
+    faults
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes(n: u64) -> Vec<NodeId> {
+        (1..=n).collect()
+    }
+
+    #[test]
+    fn same_seed_same_schedule() {
+        let a = Schedule::random(&nodes(5), 10_000, &mut Rng::new(11));
+        let b = Schedule::random(&nodes(5), 10_000, &mut Rng::new(11));
+        assert_eq!(a.faults, b.faults);
+    }
+
+    #[test]
+    fn every_fault_is_undone_by_heal_time() {
+        for seed in 0..50 {
+            let schedule = Schedule::random(&nodes(7), 8_000, &mut Rng::new(seed));
+            assert!(schedule.faults.windows(2).all(|w| w[0].0 <= w[1].0));
+            assert_eq!(schedule.faults.last(), Some(&(8_000, Fault::HealAll)));
+            for node in nodes(7) {
+                let crashes = schedule.faults.iter().filter(|(_, f)| *f == Fault::Crash(node));
+                let restarts =
+                    schedule.faults.iter().filter(|(_, f)| *f == Fault::Restart(node));
+                assert_eq!(crashes.count(), restarts.count());
+            }
+        }
+    }
+
+    #[test]
+    fn partitions_keep_every_node() {
+        let mut rng = Rng::new(5);
+        for n in [3, 5, 7] {
+            for _ in 0..100 {
+                let partition = random_partition(&nodes(n), &mut rng);
+                let mut seen: Vec<NodeId> = match &partition {
+                    Partition::Isolate(_) => nodes(n),
+                    Partition::Split { majority, minority } => {
+                        assert!(majority.len() > minority.len() && !minority.is_empty());
+                        [majority.clone(), minority.clone()].concat()
+                    }
+                    Partition::Bridge { left, bridge, right } => {
+                        [left.clone(), vec![*bridge], right.clone()].concat()
+                    }
+                    Partition::Ring { order, .. } => order.clone(),
+                };
+                seen.sort();
+                assert_eq!(seen, nodes(n), "{partition}");
+            }
+        }
+    }
+}
