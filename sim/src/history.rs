@@ -37,10 +37,10 @@ pub struct Op {
     /// Virtual ms of the call and of the answer (or of abandonment, for `Unknown`).
     pub call: Millis,
     pub ret: Millis,
-    /// Global event numbers of the call and the answer: they order events within one ms, so the
-    /// checker sees the exact real-time order the simulation produced.
-    pub call_step: u64,
-    pub ret_step: u64,
+    /// Positions of the call and of the answer in the run's single sequence of client events:
+    /// they order events within one ms, so the checker sees the exact real-time order.
+    pub call_order: u64,
+    pub ret_order: u64,
 }
 
 impl Op {
@@ -80,7 +80,7 @@ fn json_option(value: Option<Value>) -> String {
 /// Writes `ops` as JSON lines, in call order.
 pub fn write_json_lines(ops: &[Op], out: &mut impl Write) -> io::Result<()> {
     let mut sorted: Vec<&Op> = ops.iter().collect();
-    sorted.sort_by_key(|op| op.call_step);
+    sorted.sort_by_key(|op| op.call_order);
     for op in sorted {
         writeln!(out, "{}", op.json())?;
     }
@@ -102,8 +102,8 @@ mod tests {
             result: OpResult::Unknown,
             call: 100,
             ret: 2100,
-            call_step: 1,
-            ret_step: 2,
+            call_order: 1,
+            ret_order: 2,
         };
         assert_eq!(
             op.json(),

@@ -39,6 +39,8 @@ pub enum Violation {
     NotConverged { detail: String },
     /// The key-value history has no linearization.
     NotLinearizable { key: u64 },
+    /// The simulation could not make progress in virtual time (a livelock in the node).
+    Stuck { detail: String },
 }
 
 impl fmt::Display for Violation {
@@ -80,6 +82,7 @@ impl fmt::Display for Violation {
             Violation::NotLinearizable { key } => {
                 write!(f, "linearizability: history of key {key} has no linearization")
             }
+            Violation::Stuck { detail } => write!(f, "stuck: {detail}"),
         }
     }
 }

@@ -82,9 +82,9 @@ fn register_is_linearizable(ops: &[&Op]) -> bool {
         let Some(register_op) = register_op(op) else { continue };
         let answered_at = match op.result {
             OpResult::Unknown => u64::MAX,
-            OpResult::Ok | OpResult::Fail => op.ret_step,
+            OpResult::Ok | OpResult::Fail => op.ret_order,
         };
-        events.push((op.call_step, process, Action::Call(register_op.clone())));
+        events.push((op.call_order, process, Action::Call(register_op.clone())));
         events.push((answered_at, process, Action::Response(register_op)));
     }
     if events.is_empty() {
@@ -130,8 +130,8 @@ mod tests {
             result,
             call,
             ret,
-            call_step: call,
-            ret_step: ret,
+            call_order: call,
+            ret_order: ret,
         }
     }
 

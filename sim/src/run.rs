@@ -1,0 +1,209 @@
+//! One simulated run per seed: everything about it (cluster size, node tuning, fault schedule,
+//! workload) derives from the seed, then the cluster runs, heals and settles, and the history is
+//! checked for linearizability.
+use crate::cluster::{Cluster, Setup, Stats};
+use crate::history::{Op, OpResult};
+use crate::invariants::Violation;
+use crate::linearizability::{self, Verdict};
+use crate::network::{Latency, Network};
+use crate::rng::Rng;
+use crate::schedule::Schedule;
+use crate::trace::{Trace, TraceMode};
+use crate::workload::{Workload, WorkloadConfig};
+use flotilla_core::{Config, Millis, NodeId};
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Default length of the fault phase, in virtual ms.
+pub const DEFAULT_DURATION: Millis = 10_000;
+/// Time after the heal for the cluster to elect, finish the clients' work and converge.
+const SETTLE: Millis = 4_000;
+/// Election timeouts of the simulated nodes (the paper's recommended range).
+const ELECTION_TIMEOUT: (Millis, Millis) = (150, 300);
+const PROPOSAL_TIMEOUT: Millis = 1_000;
+
+/// What to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimConfig {
+    pub seed: u64,
+    /// Cluster size; `None` draws 3, 5 or 7 from the seed.
+    pub nodes: Option<usize>,
+    /// Length of the fault phase (virtual ms); every fault heals at its end.
+    pub duration: Millis,
+    /// `false` runs without any fault (a baseline).
+    pub faults: bool,
+    pub trace: TraceMode,
+}
+
+impl SimConfig {
+    pub fn new(seed: u64) -> Self {
+        SimConfig {
+            seed,
+            nodes: None,
+            duration: DEFAULT_DURATION,
+            faults: true,
+            trace: TraceMode::Off,
+        }
+    }
+
+    /// The command that replays this run with its trace.
+    pub fn replay_command(&self) -> String {
+        let mut command = format!("cargo xtask sim --seed {} --trace", self.seed);
+        if let Some(nodes) = self.nodes {
+            command += &format!(" --nodes {nodes}");
+        }
+        if self.duration != DEFAULT_DURATION {
+            command += &format!(" --duration {}", self.duration);
+        }
+        if !self.faults {
+            command += " --no-faults";
+        }
+        command
+    }
+}
+
+/// The result of one run.
+#[derive(Debug)]
+pub struct Report {
+    pub config: SimConfig,
+    pub nodes: usize,
+    /// The first violation and when it happened (a failed linearizability check counts).
+    pub violation: Option<(Millis, Violation)>,
+    pub linearizable: bool,
+    pub history: Vec<Op>,
+    pub stats: Stats,
+    /// Hash of the trace (unless the trace was off): equal for equal runs.
+    pub trace_hash: u64,
+}
+
+impl Report {
+    /// A one-line summary of the run.
+    pub fn summary(&self) -> String {
+        let count = |result| self.history.iter().filter(|op| op.result == result).count();
+        let leader = self
+            .stats
+            .leader_after_heal
+            .map_or_else(|| "none".to_string(), |ms| format!("{ms}ms"));
+        format!(
+            "seed {}: nodes={} steps={} messages={} lost={} crashes={} leaders={} ops={} ok={} \
+             fail={} unknown={} leader_after_heal={leader} linearizable={}",
+            self.config.seed,
+            self.nodes,
+            self.stats.steps,
+            self.stats.messages_sent,
+            self.stats.messages_lost,
+            self.stats.crashes,
+            self.stats.leaders_elected,
+            self.history.len(),
+            count(OpResult::Ok),
+            count(OpResult::Fail),
+            count(OpResult::Unknown),
+            self.linearizable
+        )
+    }
+}
+
+/// Runs one seed.
+pub fn run(config: &SimConfig) -> Report {
+    let seed = config.seed;
+    let mut setup_rng = Rng::fork(seed, "setup");
+    let nodes = config.nodes.unwrap_or_else(|| [3, 5, 7][setup_rng.weighted(&[2, 2, 1])]);
+    let voters: Vec<NodeId> = (1..=nodes as NodeId).collect();
+    // Replication tuning varies per seed: one append in flight or many, small batches or big.
+    let node_config = Config {
+        id: 0,
+        election_timeout_min: ELECTION_TIMEOUT.0,
+        election_timeout_max: ELECTION_TIMEOUT.1,
+        heartbeat_interval: 50,
+        pre_vote: true,
+        check_quorum: true,
+        max_inflight_appends: *setup_rng.pick(&[1, 4, 32]),
+        max_entries_per_append: *setup_rng.pick(&[16, 64, 256]),
+        proposal_timeout: PROPOSAL_TIMEOUT,
+    };
+    let heal_at = config.duration;
+    let end = heal_at + SETTLE;
+    let schedule = if config.faults {
+        Schedule::random(&voters, heal_at, &mut Rng::fork(seed, "faults"))
+    } else {
+        Schedule::calm(heal_at)
+    };
+    let workload_config = WorkloadConfig {
+        clients_per_node: 2,
+        keys: 8,
+        think_max: 100,
+        retry_backoff: (20, 80),
+        attempt_timeout: PROPOSAL_TIMEOUT + 500,
+        op_deadline: 3 * PROPOSAL_TIMEOUT,
+        stop_at: heal_at + SETTLE / 2,
+    };
+    let workload = Workload::new(workload_config, &voters, Rng::fork(seed, "clients"));
+    let mut trace = Trace::new(config.trace);
+    trace.line(0, || format!("seed {seed}: {nodes} nodes, {node_config:?}"));
+    for (at, fault) in &schedule.faults {
+        trace.line(0, || format!("schedule: at {at}ms {fault}"));
+    }
+    let mut cluster = Cluster::new(Setup {
+        voters,
+        node_config,
+        network: Network::new(Latency::DEFAULT, Rng::fork(seed, "network")),
+        schedule,
+        workload,
+        disk_rng: Rng::fork(seed, "disk"),
+        seed_rng: Rng::fork(seed, "node seeds"),
+        trace,
+    });
+    cluster.run_until(end);
+    let (mut violation, workload, stats, trace_hash) = cluster.finish();
+    let history = workload.into_history();
+    let verdict = linearizability::check(&history);
+    if let Verdict::NotLinearizable { key } = verdict {
+        violation.get_or_insert((end, Violation::NotLinearizable { key }));
+    }
+    Report {
+        config: config.clone(),
+        nodes,
+        violation,
+        linearizable: verdict == Verdict::Linearizable,
+        history,
+        stats,
+        trace_hash,
+    }
+}
+
+/// The outcome of one seed in a batch (the history is dropped to keep memory flat).
+#[derive(Debug)]
+pub struct SeedOutcome {
+    pub config: SimConfig,
+    pub violation: Option<(Millis, Violation)>,
+    pub linearizable: bool,
+}
+
+/// Runs every seed in `seeds` with `template`'s other settings, on `threads` threads. The
+/// outcomes come back in seed order.
+pub fn run_seeds(seeds: Range<u64>, template: &SimConfig, threads: usize) -> Vec<SeedOutcome> {
+    let next = AtomicU64::new(seeds.start);
+    let outcomes = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed >= seeds.end {
+                    break;
+                }
+                let config = SimConfig { seed, trace: TraceMode::Off, ..template.clone() };
+                let report = run(&config);
+                let outcome = SeedOutcome {
+                    config,
+                    violation: report.violation,
+                    linearizable: report.linearizable,
+                };
+                outcomes.lock().expect("no thread panics holding the lock").push(outcome);
+            });
+        }
+    });
+    let mut outcomes = outcomes.into_inner().expect("no thread panics holding the lock");
+    outcomes.sort_by_key(|o| o.config.seed);
+    outcomes
+}
