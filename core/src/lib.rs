@@ -1,19 +1,108 @@
-//! SKELETON (API contract agreed between the core and the simulator; the core helper owns
-//! this crate and replaces this doc with the real crate doc: contract, polling order, example).
+//! Flotilla's core: a deterministic, sans-IO Raft node with a Redux-style reducer state machine.
+//!
+//! # The contract
+//!
+//! A [`Node`] never reads a clock, never draws OS randomness and never does IO. It is `no_std`
+//! (with `alloc`), so it runs the same in a browser tab (wasm), on a microcontroller, or inside a
+//! deterministic simulator. Time and randomness are inputs: every input carries `now` (milliseconds
+//! from any origin, never going back), and the node draws every random choice from the `seed` it
+//! was created with. Given the same inputs, a node produces the same outputs, always.
+//!
+//! Its outputs are what a runtime must do: [`Output::Persist`] (make a write durable),
+//! [`Output::Send`] (transmit a message, encoded with [`codec`]) and [`Output::Event`] (tell the
+//! application: an entry was applied, a proposal's outcome, a role change).
+//!
+//! # Driving a node
+//!
+//! In the style of quinn-proto and str0m, one step is:
+//!
+//! 1. Give the node one input: [`Node::handle_message`] for a message that arrived,
+//!    [`Node::handle_timeout`] when the time from `poll_timeout` has come, or
+//!    [`Node::propose`] for something the application wants.
+//! 2. Drain [`Node::poll_output`] until it returns `None`, performing each output **in order**.
+//! 3. Ask [`Node::poll_timeout`] when to call `handle_timeout` next, and sleep until then or
+//!    until the next input, whichever comes first.
+//!
+//! # The durability rule
+//!
+//! A vote, an append acknowledgement, anything that promises state, never appears in the output
+//! queue before the `Persist` it depends on. The runtime keeps its half of the bargain: it
+//! processes outputs in order and finishes each `Persist` before transmitting any later `Send`.
+//! Events may be delivered at any time. A runtime that crashes loses exactly the writes it had
+//! not finished, and [`Node::restart`] rebuilds the node from the [`DurableState`] it kept.
+//!
+//! # Example: a three-node cluster in one loop
+//!
+//! ```
+//! use flotilla_core::reducers::kv::{Kv, KvAction, KvOutput};
+//! use flotilla_core::{Config, DurableState, Event, Message, Node, Output, RequestId};
+//! use std::collections::VecDeque;
+//!
+//! let ids = [1, 2, 3];
+//! let mut nodes: Vec<Node<Kv>> =
+//!     ids.iter().map(|&id| Node::new(Config::new(id), &ids, 42 + id, 0)).collect();
+//! let mut disks = vec![DurableState::default(); 3];
+//! let mut wire: VecDeque<Message<KvAction>> = VecDeque::new();
+//! let mut outcome = None;
+//!
+//! let mut now = 0;
+//! let request = RequestId { client: 7, seq: 1 };
+//! while outcome.is_none() && now < 10_000 {
+//!     // Deliver what is on the wire, fire due timers, then drain every node's outputs in order.
+//!     while let Some(message) = wire.pop_front() {
+//!         nodes[message.to as usize - 1].handle_message(now, message);
+//!     }
+//!     for (i, node) in nodes.iter_mut().enumerate() {
+//!         if node.poll_timeout().is_some_and(|t| t <= now) {
+//!             node.handle_timeout(now);
+//!         }
+//!         if node.status().leader == Some(node.status().id) && now % 100 == 0 {
+//!             // Propose once a leader exists (a retry with the same id is applied once).
+//!             node.propose(now, request, KvAction::Write { key: 1, value: 99 }).unwrap();
+//!         }
+//!         while let Some(output) = node.poll_output() {
+//!             match output {
+//!                 Output::Persist(write) => disks[i].absorb(write), // durable before any later Send
+//!                 Output::Send(message) => wire.push_back(message),
+//!                 Output::Event(Event::ProposalOutcome { result, .. }) => outcome = Some(result),
+//!                 Output::Event(_) => {}
+//!             }
+//!         }
+//!     }
+//!     now += 1;
+//! }
+//! let (index, output) = outcome.unwrap().unwrap();
+//! assert_eq!(output, KvOutput::Written);
+//! assert!(index >= 2); // after the leader's no-op
+//! ```
+//!
+//! # Layout
+//!
+//! - [`node`]: the Raft node and its public types (`Config`, `Output`, `Event`, ...).
+//! - [`message`]: what nodes send each other; [`codec`]: its versioned binary encoding.
+//! - [`storage`]: durable writes and the image a restart reads back.
+//! - [`reducer`]: the state-machine trait; [`reducers`]: the two Flotilla ships.
+//! - `log`, `progress`, `machine`, `rng` (private): the log with its base, per-follower
+//!   replication progress, the replicated state with its session table, the seeded PRNG.
 #![no_std]
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
 pub mod codec;
+mod log;
+mod machine;
 pub mod message;
 pub mod node;
+mod progress;
 pub mod reducer;
 pub mod reducers;
+mod rng;
 pub mod storage;
 
+pub use machine::SESSION_WINDOW;
 pub use message::{Entry, EntryPayload, Message, MessageBody, RequestId};
-pub use node::{Config, Event, Node, Output, ProposalError, Role, Status};
+pub use node::{Config, Event, Node, Output, ProposalError, ReplicationState, Role, Status};
 pub use reducer::Reducer;
 pub use storage::{DurableState, Persist};
 

@@ -1,4 +1,6 @@
-//! SKELETON: wire-level types. Every message carries its sender, receiver and the sender's term.
+//! Wire-level types: what nodes send each other. Every message carries its sender, its receiver
+//! and the sender's current term; the body says what it is about. These types are plain serde
+//! data, encoded by [`crate::codec`] behind a versioned header.
 use crate::{LogIndex, NodeId, Term};
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
@@ -27,6 +29,16 @@ pub struct Entry<A> {
     pub payload: EntryPayload<A>,
 }
 
+impl<A> Entry<A> {
+    /// The request this entry carries, if it carries one.
+    pub fn request(&self) -> Option<RequestId> {
+        match &self.payload {
+            EntryPayload::Noop => None,
+            EntryPayload::Action { request, .. } => Some(*request),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message<A> {
     pub from: NodeId,
@@ -35,9 +47,57 @@ pub struct Message<A> {
     pub body: MessageBody<A>,
 }
 
-/// The core helper defines the variants (PreVote, Vote, Append, AppendResponse, forwarded
-/// proposals and their outcomes, ...).
+/// What a message is about. Request/response pairs sit next to each other.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MessageBody<A> {
-    Todo(core::marker::PhantomData<A>),
+    /// A candidate asks for a vote. For a pre-vote, `Message::term` is the term the sender
+    /// *would* campaign in; its real term has not moved yet (so a pre-vote never disrupts).
+    RequestVote {
+        pre_vote: bool,
+        last_index: LogIndex,
+        last_term: Term,
+    },
+    /// The answer to `RequestVote`. A granted pre-vote echoes the requested term.
+    VoteResponse {
+        pre_vote: bool,
+        granted: bool,
+    },
+    /// Log replication: `entries` follow the entry at `prev_index` whose term is `prev_term`.
+    /// `commit` is the leader's commit index.
+    Append {
+        prev_index: LogIndex,
+        prev_term: Term,
+        commit: LogIndex,
+        entries: Vec<Entry<A>>,
+    },
+    /// The follower's log now matches the leader's up to `match_index`.
+    AppendAccepted {
+        match_index: LogIndex,
+    },
+    /// The follower's log has no entry `(prev_index = rejected_index, prev_term)`. The hint is
+    /// the follower's last entry at or below `rejected_index` whose term is at most the
+    /// leader's `prev_term`: the leader skips back over whole terms instead of one index at a
+    /// time (fast backtracking, as in etcd).
+    AppendRejected {
+        rejected_index: LogIndex,
+        hint_index: LogIndex,
+        hint_term: Term,
+    },
+    /// Leader liveness, and the commit index the follower may safely adopt (never beyond what
+    /// the leader knows the follower holds).
+    Heartbeat {
+        commit: LogIndex,
+    },
+    HeartbeatResponse,
+    /// A follower forwards a proposal to the leader it knows in `Message::term`. The leader
+    /// accepts it only in that very term, which keeps every copy of a request inside the terms
+    /// the proposer knows about (see `node::proposals`).
+    Propose {
+        request: RequestId,
+        action: A,
+    },
+    /// The receiver is not the leader of the sender's term (the message's term is its own).
+    ProposeRejected {
+        request: RequestId,
+    },
 }

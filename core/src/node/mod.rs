@@ -1,0 +1,420 @@
+//! The Raft node: the one type a runtime drives. It owns the log, the term and vote, the
+//! replicated state machine, and every timer, and it talks to the world only through inputs
+//! (`handle_*`, `propose`) and outputs (`poll_output`, `poll_timeout`).
+//!
+//! The work is split by concern: `election` (roles, votes, PreVote, CheckQuorum),
+//! `replication` (appends, acknowledgements, commit, apply) and `proposals` (proposals from any
+//! node, forwarding, outcomes, the provisional state). This file holds the public surface, the
+//! output queue and the timers that tie them together.
+mod election;
+mod proposals;
+mod replication;
+
+use crate::log::RaftLog;
+use crate::machine::Machine;
+use crate::progress::Progress;
+use crate::rng::Rng;
+use crate::{
+    DurableState, Entry, LogIndex, Message, MessageBody, Millis, NodeId, Persist, Reducer,
+    RequestId, Term,
+};
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::fmt;
+use proposals::Proposals;
+
+pub use crate::progress::ReplicationState;
+
+/// Tuning of one node. Build it with [`Config::new`] and adjust fields as needed.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub id: NodeId,
+    /// Followers wait a random time in `[election_timeout_min, election_timeout_max)` without
+    /// hearing from a leader before campaigning. The minimum is also the leader lease: a node
+    /// that heard from a leader within it refuses to help depose that leader.
+    pub election_timeout_min: Millis,
+    pub election_timeout_max: Millis,
+    pub heartbeat_interval: Millis,
+    /// Ask for pre-votes before campaigning, so a node that cannot win does not raise terms.
+    pub pre_vote: bool,
+    /// A leader that has not heard from a majority within `election_timeout_min` steps down,
+    /// and nodes ignore vote requests while they hear from a leader.
+    pub check_quorum: bool,
+    /// Cap on append messages in flight per follower in the replicate state.
+    pub max_inflight_appends: usize,
+    /// Cap on entries per append message.
+    pub max_entries_per_append: usize,
+    /// A proposal not committed within this time is answered `TimedOut`.
+    pub proposal_timeout: Millis,
+}
+
+impl Config {
+    /// Defaults that suit browser tabs on one machine or a LAN: 150–300 ms election timeouts
+    /// (section 9.3 of the paper), heartbeats every 50 ms, PreVote and CheckQuorum on.
+    pub fn new(id: NodeId) -> Self {
+        Config {
+            id,
+            election_timeout_min: 150,
+            election_timeout_max: 300,
+            heartbeat_interval: 50,
+            pre_vote: true,
+            check_quorum: true,
+            max_inflight_appends: 64,
+            max_entries_per_append: 256,
+            proposal_timeout: 3_000,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Follower,
+    PreCandidate,
+    Candidate,
+    Leader,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub id: NodeId,
+    pub term: Term,
+    pub role: Role,
+    pub leader: Option<NodeId>,
+    pub commit: LogIndex,
+    pub applied: LogIndex,
+    pub last_index: LogIndex,
+}
+
+/// Why a proposal did not commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProposalError<J> {
+    /// No leader is known: nothing was sent, the proposal certainly did not happen.
+    NoLeader,
+    /// Dropped: the leader changed and the log moved on to a newer term without the entry, so
+    /// it will never commit.
+    LeaderChanged,
+    /// The method refused the intent; nothing was proposed.
+    Rejected(J),
+    /// No outcome within `Config::proposal_timeout` (or the request was older than the
+    /// deduplication window): it may or may not take effect.
+    TimedOut,
+}
+
+impl<J: fmt::Display> fmt::Display for ProposalError<J> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoLeader => write!(f, "no leader is known; the proposal was not sent"),
+            Self::LeaderChanged => {
+                write!(f, "the leader changed and the proposal was dropped before committing")
+            }
+            Self::Rejected(why) => write!(f, "the proposal was rejected: {why}"),
+            Self::TimedOut => write!(f, "the proposal timed out; its outcome is unknown"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl<J: fmt::Debug + fmt::Display> std::error::Error for ProposalError<J> {}
+
+#[derive(Clone, Debug)]
+pub enum Event<R: Reducer> {
+    /// An entry was applied to the committed state (the commit event for subscribers). No-ops
+    /// and retried duplicates change nothing and produce no event.
+    Applied { index: LogIndex, request: Option<RequestId>, action: R::Action, output: R::Output },
+    /// The outcome of a proposal made at this node. For a retried request, the index and
+    /// output are those of the copy that was applied.
+    ProposalOutcome {
+        request: RequestId,
+        result: Result<(LogIndex, R::Output), ProposalError<R::Rejection>>,
+    },
+    /// This node's role or the leader it knows changed.
+    RoleChanged { term: Term, role: Role, leader: Option<NodeId> },
+}
+
+#[derive(Debug)]
+pub enum Output<R: Reducer> {
+    /// Make this durable before transmitting any later `Send`.
+    Persist(Persist<R::Action>),
+    Send(Message<R::Action>),
+    Event(Event<R>),
+}
+
+/// A Raft node running the state machine `R`. See the crate documentation for how to drive it.
+///
+/// Methods by role:
+/// - inputs: [`handle_message`](Self::handle_message), [`handle_timeout`](Self::handle_timeout),
+///   [`propose`](Self::propose), [`campaign`](Self::campaign);
+/// - outputs: [`poll_output`](Self::poll_output) (drain until `None`), then
+///   [`poll_timeout`](Self::poll_timeout);
+/// - queries: [`committed_state`](Self::committed_state),
+///   [`provisional_state`](Self::provisional_state), [`status`](Self::status),
+///   [`log`](Self::log).
+pub struct Node<R: Reducer> {
+    config: Config,
+    rng: Rng,
+    /// Voting members, sorted; quorums are majorities of this list.
+    voters: Vec<NodeId>,
+
+    // Durable state (section 5, Figure 2) and what of it still has to be emitted.
+    term: Term,
+    voted_for: Option<NodeId>,
+    log: RaftLog<R::Action>,
+    /// Term or vote changed since the last `Persist::HardState`.
+    hard_state_dirty: bool,
+    /// The commit index in the last `Persist::HardState`.
+    persisted_commit: LogIndex,
+
+    // Volatile state.
+    role: Role,
+    leader: Option<NodeId>,
+    commit: LogIndex,
+    machine: Machine<R>,
+    /// Votes received in the current (pre-)campaign: `(voter, granted)`.
+    votes: Vec<(NodeId, bool)>,
+    /// Per other voter, while leader.
+    peers: Vec<Progress>,
+    /// Scratch space for computing the quorum's match index without allocating.
+    match_scratch: Vec<LogIndex>,
+    proposals: Proposals<R>,
+
+    // Timers, as absolute times in the runtime's milliseconds.
+    /// Followers and candidates: when to campaign.
+    election_deadline: Millis,
+    /// Leader: when to send the next heartbeats.
+    heartbeat_deadline: Millis,
+    /// Leader with CheckQuorum: when to check that a majority was heard from.
+    quorum_deadline: Millis,
+    /// When this node last heard from the leader it follows (for the lease).
+    leader_contact: Millis,
+
+    outputs: VecDeque<Output<R>>,
+    /// Something changed that `flush` turns into outputs: log entries to persist and replicate,
+    /// a commit index to persist and announce.
+    needs_flush: bool,
+}
+
+impl<R: Reducer> Node<R> {
+    /// A node with an empty log in a cluster whose voters are `voters` (including `config.id`).
+    /// `seed` drives every random choice (election timeouts) of this node.
+    pub fn new(config: Config, voters: &[NodeId], seed: u64, now: Millis) -> Self {
+        Self::restart(config, voters, DurableState::default(), seed, now)
+    }
+
+    /// A node restarting from what it had persisted. Committed entries are applied again (and
+    /// reported as `Event::Applied`), rebuilding the state machine from scratch. Entries that do
+    /// not continue the log contiguously from index 1 are ignored.
+    pub fn restart(
+        config: Config,
+        voters: &[NodeId],
+        durable: DurableState<R::Action>,
+        seed: u64,
+        now: Millis,
+    ) -> Self {
+        let mut voters = voters.to_vec();
+        voters.sort_unstable();
+        voters.dedup();
+        let mut entries = durable.entries;
+        let contiguous = entries
+            .iter()
+            .enumerate()
+            .position(|(i, e)| {
+                e.index != i as LogIndex + 1 || (i > 0 && e.term < entries[i - 1].term)
+            })
+            .unwrap_or(entries.len());
+        entries.truncate(contiguous);
+        let log = RaftLog::from_durable(entries);
+        let commit = durable.commit.min(log.last_index());
+        let mut node = Node {
+            rng: Rng::new(seed, config.id),
+            config,
+            voters,
+            term: durable.term.max(log.last_term()),
+            voted_for: durable.voted_for,
+            log,
+            hard_state_dirty: false,
+            persisted_commit: commit,
+            role: Role::Follower,
+            leader: None,
+            commit: 0,
+            machine: Machine::new(),
+            votes: Vec::new(),
+            peers: Vec::new(),
+            match_scratch: Vec::new(),
+            proposals: Proposals::new(),
+            election_deadline: 0,
+            heartbeat_deadline: 0,
+            quorum_deadline: 0,
+            leader_contact: 0,
+            outputs: VecDeque::new(),
+            needs_flush: false,
+        };
+        node.reset_election_timer(now);
+        node.advance_commit(commit);
+        node
+    }
+
+    /// Handles one message addressed to this node. Messages for another node, from a node
+    /// outside the cluster, or that make no sense are ignored.
+    pub fn handle_message(&mut self, now: Millis, message: Message<R::Action>) {
+        let Message { from, to, term, body } = message;
+        if to != self.config.id || from == self.config.id || !self.voters.contains(&from) {
+            return;
+        }
+        if !self.reconcile_term(now, from, term, &body) {
+            return;
+        }
+        if self.role == Role::Leader {
+            if let Some(peer) = self.peers.iter_mut().find(|p| p.id == from) {
+                peer.recently_active = true;
+            }
+        }
+        match body {
+            MessageBody::RequestVote { pre_vote, last_index, last_term } => {
+                self.handle_request_vote(now, from, term, pre_vote, last_index, last_term)
+            }
+            MessageBody::VoteResponse { pre_vote, granted } => {
+                self.handle_vote_response(now, from, pre_vote, granted)
+            }
+            MessageBody::Append { prev_index, prev_term, commit, entries } => {
+                self.handle_append(now, from, prev_index, prev_term, commit, entries)
+            }
+            MessageBody::AppendAccepted { match_index } => {
+                self.handle_append_accepted(from, match_index)
+            }
+            MessageBody::AppendRejected { rejected_index, hint_index, hint_term } => {
+                self.handle_append_rejected(from, rejected_index, hint_index, hint_term)
+            }
+            MessageBody::Heartbeat { commit } => self.handle_heartbeat(now, from, commit),
+            MessageBody::HeartbeatResponse => self.handle_heartbeat_response(from),
+            MessageBody::Propose { request, action } => {
+                self.handle_propose(from, term, request, action)
+            }
+            MessageBody::ProposeRejected { request } => self.handle_propose_rejected(request),
+        }
+    }
+
+    /// Fires every timer due at `now`. Call when `now >= poll_timeout()`; an early call does
+    /// nothing harmful.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        if self.role == Role::Leader {
+            if self.config.check_quorum && now >= self.quorum_deadline {
+                self.check_quorum(now);
+            }
+            if self.role == Role::Leader && now >= self.heartbeat_deadline {
+                self.broadcast_heartbeats();
+                self.heartbeat_deadline = now + self.config.heartbeat_interval;
+            }
+        } else if now >= self.election_deadline {
+            self.campaign(now);
+        }
+        self.expire_proposals(now);
+    }
+
+    /// The next output, or `None` when there is nothing more to do for now. Drain it after
+    /// every input, in order: a `Persist` must be durable before any later `Send` goes out.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output<R>> {
+        if self.outputs.is_empty() && self.needs_flush {
+            self.flush();
+        }
+        self.outputs.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next (an absolute time).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        let role_timer = match self.role {
+            Role::Leader if self.config.check_quorum => {
+                self.heartbeat_deadline.min(self.quorum_deadline)
+            }
+            Role::Leader => self.heartbeat_deadline,
+            _ => self.election_deadline,
+        };
+        Some(self.proposals.next_deadline().map_or(role_timer, |d| d.min(role_timer)))
+    }
+
+    /// The state after every committed entry was applied.
+    pub fn committed_state(&self) -> &R::State {
+        &self.machine.state
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            id: self.config.id,
+            term: self.term,
+            role: self.role,
+            leader: self.leader,
+            commit: self.commit,
+            applied: self.machine.applied,
+            last_index: self.log.last_index(),
+        }
+    }
+
+    /// The log entries this node holds in memory.
+    pub fn log(&self) -> &[Entry<R::Action>] {
+        self.log.entries()
+    }
+
+    /// Per follower while leader: `(id, match index, next index, replication state)`.
+    pub fn replication(
+        &self,
+    ) -> impl Iterator<Item = (NodeId, LogIndex, LogIndex, ReplicationState)> + '_ {
+        self.peers.iter().map(|p| (p.id, p.match_index, p.next_index, p.state))
+    }
+
+    fn quorum(&self) -> usize {
+        self.voters.len() / 2 + 1
+    }
+
+    /// Queues a message. Every durable change not yet emitted is emitted first: this is the one
+    /// place the durability rule is enforced, so no vote, acknowledgement or term can leave
+    /// before the write it depends on.
+    fn send(&mut self, to: NodeId, term: Term, body: MessageBody<R::Action>) {
+        self.emit_persist();
+        let message = Message { from: self.config.id, to, term, body };
+        self.outputs.push_back(Output::Send(message));
+    }
+
+    fn emit(&mut self, event: Event<R>) {
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    /// Emits every durable change not yet handed out: log entries first, then the hard state.
+    fn emit_persist(&mut self) {
+        self.emit_log_writes();
+        self.emit_hard_state();
+    }
+
+    fn emit_log_writes(&mut self) {
+        if let Some(entries) = self.log.take_unpersisted() {
+            self.outputs.push_back(Output::Persist(Persist::Entries { entries }));
+        }
+    }
+
+    fn emit_hard_state(&mut self) {
+        if self.hard_state_dirty || self.commit > self.persisted_commit {
+            let (term, voted_for, commit) = (self.term, self.voted_for, self.commit);
+            self.outputs.push_back(Output::Persist(Persist::HardState { term, voted_for, commit }));
+            self.hard_state_dirty = false;
+            self.persisted_commit = commit;
+        }
+    }
+
+    /// Turns accumulated changes into outputs. Deferring this to `poll_output` is what batches
+    /// every proposal made between two polls into one durable write and one append per follower.
+    fn flush(&mut self) {
+        self.emit_log_writes();
+        if self.role == Role::Leader {
+            // The leader's own entries count towards a quorum once emitted for persisting; in a
+            // one-node cluster that alone commits them.
+            self.maybe_commit();
+        }
+        self.emit_hard_state();
+        if self.role == Role::Leader {
+            for i in 0..self.peers.len() {
+                self.replicate_to(i);
+            }
+        }
+        self.needs_flush = false;
+    }
+}

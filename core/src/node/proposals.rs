@@ -1,0 +1,252 @@
+//! Proposals at any node, and how their proposer learns the outcome.
+//!
+//! The proposer validates the intent against its provisional state, then appends the action
+//! (leader) or forwards it to the leader it knows (follower). It learns the outcome by applying
+//! the log itself: the entry carrying its request id gives the index and the output.
+//!
+//! Knowing that a proposal was *dropped* rests on one rule: a leader accepts a forwarded
+//! proposal only if it is leader of the very term the proposer was in when it forwarded (the
+//! message's term). So every copy of a request sits in an entry whose term is one of the terms
+//! the proposer forwarded in, the latest being `forward_term`. Committed entries never go back in
+//! term, so once the proposer applies an entry of a newer term without having seen its request,
+//! no copy can commit any more: the proposal is reported `LeaderChanged`. A leader that refuses
+//! (it is no longer leader) makes the proposer wait for a leader of a newer term and forward
+//! again; retries are safe because the session table applies a request once.
+use super::{Event, Node, Role};
+use crate::machine::Earlier;
+use crate::{
+    EntryPayload, LogIndex, MessageBody, Millis, NodeId, ProposalError, Reducer, RequestId, Term,
+};
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+
+type Outcome<R> =
+    Result<(LogIndex, <R as Reducer>::Output), ProposalError<<R as Reducer>::Rejection>>;
+
+struct Pending<A> {
+    action: A,
+    /// The latest term this request was appended or forwarded in.
+    forward_term: Term,
+    deadline: Millis,
+    /// A node refused it as not the leader: forward again once a newer leader is known.
+    awaiting_leader: bool,
+}
+
+pub(super) struct Proposals<R: Reducer> {
+    pending: BTreeMap<RequestId, Pending<R::Action>>,
+    /// `(deadline, request)` in proposal order, hence in deadline order (the timeout is fixed
+    /// and time never goes back). Entries of settled proposals are skipped lazily.
+    deadlines: VecDeque<(Millis, RequestId)>,
+    /// The term of the last entry applied.
+    applied_term: Term,
+    /// Committed state + log entries not yet applied + pending actions not in the log yet;
+    /// `None` when it must be rebuilt. Kept up to date cheaply while only appends happen, so a
+    /// busy leader validates each proposal without copying the state.
+    provisional: Option<R::State>,
+}
+
+impl<R: Reducer> Proposals<R> {
+    pub(super) fn new() -> Self {
+        Proposals {
+            pending: BTreeMap::new(),
+            deadlines: VecDeque::new(),
+            applied_term: 0,
+            provisional: None,
+        }
+    }
+
+    pub(super) fn next_deadline(&self) -> Option<Millis> {
+        self.deadlines.front().map(|&(deadline, _)| deadline)
+    }
+
+    pub(super) fn invalidate_provisional(&mut self) {
+        self.provisional = None;
+    }
+
+    fn fold_into_provisional(&mut self, action: &R::Action) {
+        if let Some(state) = &mut self.provisional {
+            R::reduce(state, action);
+        }
+    }
+}
+
+impl<R: Reducer> Node<R> {
+    /// Proposes an intent; the outcome arrives later as `Event::ProposalOutcome`.
+    /// An immediate error (no leader known, rejected by the method) is returned at once, and
+    /// nothing was proposed. Proposing a request id that is still pending does nothing more;
+    /// one that was already applied reports the original outcome again.
+    pub fn propose(
+        &mut self,
+        now: Millis,
+        request: RequestId,
+        intent: R::Intent,
+    ) -> Result<(), ProposalError<R::Rejection>> {
+        if self.proposals.pending.contains_key(&request) {
+            return Ok(());
+        }
+        if let Earlier::Applied(index, output) = self.machine.earlier_result(request) {
+            let result = Ok((index, output.clone()));
+            self.emit(Event::ProposalOutcome { request, result });
+            return Ok(());
+        }
+        let Some(leader) = self.leader else { return Err(ProposalError::NoLeader) };
+        let action = R::method(self.provisional_mut(), intent).map_err(ProposalError::Rejected)?;
+        self.proposals.fold_into_provisional(&action);
+        let deadline = now + self.config.proposal_timeout;
+        let pending = Pending {
+            action: action.clone(),
+            forward_term: self.term,
+            deadline,
+            awaiting_leader: false,
+        };
+        self.proposals.pending.insert(request, pending);
+        self.proposals.deadlines.push_back((deadline, request));
+        self.submit(leader, request, action);
+        Ok(())
+    }
+
+    /// The state a new proposal is validated against: the committed state, then every entry
+    /// not yet applied, then this node's proposals that have not reached its log. A retried
+    /// request may be counted twice here until it commits.
+    pub fn provisional_state(&self) -> R::State {
+        match &self.proposals.provisional {
+            Some(state) => state.clone(),
+            None => self.compute_provisional(),
+        }
+    }
+
+    fn compute_provisional(&self) -> R::State {
+        let mut state = self.machine.state.clone();
+        let unapplied = self.log.slice_from(self.machine.applied + 1, usize::MAX);
+        for entry in unapplied {
+            if let EntryPayload::Action { action, .. } = &entry.payload {
+                R::reduce(&mut state, action);
+            }
+        }
+        for (request, pending) in &self.proposals.pending {
+            if !unapplied.iter().any(|e| e.request() == Some(*request)) {
+                R::reduce(&mut state, &pending.action);
+            }
+        }
+        state
+    }
+
+    fn provisional_mut(&mut self) -> &mut R::State {
+        let state = match self.proposals.provisional.take() {
+            Some(state) => state,
+            None => self.compute_provisional(),
+        };
+        self.proposals.provisional.insert(state)
+    }
+
+    /// Appends the action (when `leader` is us) or forwards it to `leader`.
+    fn submit(&mut self, leader: NodeId, request: RequestId, action: R::Action) {
+        if leader == self.config.id {
+            self.append_action(request, action);
+        } else {
+            self.send(leader, self.term, MessageBody::Propose { request, action });
+        }
+    }
+
+    fn append_action(&mut self, request: RequestId, action: R::Action) {
+        let index = self.log.last_index() + 1;
+        let payload = EntryPayload::Action { request, action };
+        self.log.push(crate::Entry { term: self.term, index, payload });
+        self.needs_flush = true;
+    }
+
+    pub(super) fn handle_propose(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        request: RequestId,
+        action: R::Action,
+    ) {
+        if self.role == Role::Leader && term == self.term {
+            self.proposals.fold_into_provisional(&action);
+            self.append_action(request, action);
+        } else {
+            self.send(from, self.term, MessageBody::ProposeRejected { request });
+        }
+    }
+
+    pub(super) fn handle_propose_rejected(&mut self, request: RequestId) {
+        if let Some(pending) = self.proposals.pending.get_mut(&request) {
+            pending.awaiting_leader = true;
+            self.forward_awaiting_proposals();
+        }
+    }
+
+    /// Forwards again the refused proposals, if a leader of a newer term than their last
+    /// forward is known.
+    pub(super) fn forward_awaiting_proposals(&mut self) {
+        let Some(leader) = self.leader else { return };
+        let term = self.term;
+        let ready: Vec<(RequestId, R::Action)> = self
+            .proposals
+            .pending
+            .iter_mut()
+            .filter(|(_, p)| p.awaiting_leader && p.forward_term < term)
+            .map(|(request, p)| {
+                p.awaiting_leader = false;
+                p.forward_term = term;
+                (*request, p.action.clone())
+            })
+            .collect();
+        for (request, action) in ready {
+            self.proposals.fold_into_provisional(&action);
+            self.submit(leader, request, action);
+        }
+    }
+
+    /// Reports the outcome of `request` if it was proposed here.
+    pub(super) fn settle_proposal(&mut self, request: RequestId, result: Outcome<R>) {
+        if self.proposals.pending.remove(&request).is_none() {
+            return;
+        }
+        if result.is_err() {
+            self.proposals.invalidate_provisional();
+        }
+        self.emit(Event::ProposalOutcome { request, result });
+        // Settled proposals at the front of the deadline queue would otherwise stay until
+        // their deadline passes.
+        while let Some(&(_, front)) = self.proposals.deadlines.front() {
+            if self.proposals.pending.contains_key(&front) {
+                break;
+            }
+            self.proposals.deadlines.pop_front();
+        }
+    }
+
+    /// An entry of `term` was applied: proposals last forwarded in an older term can no longer
+    /// commit (see the module doc).
+    pub(super) fn settle_proposals_older_than(&mut self, term: Term) {
+        if term <= self.proposals.applied_term {
+            return;
+        }
+        self.proposals.applied_term = term;
+        let dropped: Vec<RequestId> = self
+            .proposals
+            .pending
+            .iter()
+            .filter(|(_, p)| p.forward_term < term)
+            .map(|(request, _)| *request)
+            .collect();
+        for request in dropped {
+            self.settle_proposal(request, Err(ProposalError::LeaderChanged));
+        }
+    }
+
+    pub(super) fn expire_proposals(&mut self, now: Millis) {
+        while let Some(&(deadline, request)) = self.proposals.deadlines.front() {
+            if deadline > now {
+                break;
+            }
+            self.proposals.deadlines.pop_front();
+            // The same request id may have been proposed again since, with a later deadline.
+            if self.proposals.pending.get(&request).is_some_and(|p| p.deadline <= now) {
+                self.settle_proposal(request, Err(ProposalError::TimedOut));
+            }
+        }
+    }
+}

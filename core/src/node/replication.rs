@@ -1,0 +1,221 @@
+//! Log replication (section 5.3) and commitment (section 5.4.2): what a leader sends each
+//! follower, how a follower merges appends, how acknowledgements and rejections move a follower's
+//! progress, and how the commit index advances and committed entries are applied.
+use super::{Event, Node, Output, Role};
+use crate::machine::Applied;
+use crate::{Entry, LogIndex, MessageBody, Millis, NodeId, ProposalError, Reducer, Term};
+use alloc::vec::Vec;
+
+/// Whether an append's entries could have come from a leader of `term`: consecutive indices right
+/// after `prev_index`, terms never decreasing, none newer than the leader's term.
+fn is_well_formed<A>(
+    prev_index: LogIndex,
+    prev_term: Term,
+    term: Term,
+    entries: &[Entry<A>],
+) -> bool {
+    let mut expected = (prev_index, prev_term);
+    entries.iter().all(|e| {
+        let ok = e.index == expected.0 + 1 && e.term >= expected.1 && e.term <= term;
+        expected = (e.index, e.term);
+        ok
+    })
+}
+
+impl<R: Reducer> Node<R> {
+    /// Sends `peer` whatever it lacks, as far as its replication state allows; if there is
+    /// nothing to send but the commit index moved, tells it with a heartbeat.
+    pub(super) fn replicate_to(&mut self, peer: usize) {
+        let mut sent = false;
+        loop {
+            let progress = &self.peers[peer];
+            if progress.is_paused(self.config.max_inflight_appends)
+                || progress.next_index > self.log.last_index()
+            {
+                break;
+            }
+            let prev_index = progress.next_index - 1;
+            let Some(prev_term) = self.log.term_at(prev_index) else { break };
+            let entries =
+                self.log.slice_from(progress.next_index, self.config.max_entries_per_append);
+            let last = prev_index + entries.len() as LogIndex;
+            let body = MessageBody::Append {
+                prev_index,
+                prev_term,
+                commit: self.commit,
+                entries: entries.to_vec(),
+            };
+            let progress = &mut self.peers[peer];
+            progress.sent(last);
+            progress.commit_sent = progress.commit_sent.max(self.commit.min(last));
+            let to = progress.id;
+            self.send(to, self.term, body);
+            sent = true;
+        }
+        let progress = &mut self.peers[peer];
+        let known = self.commit.min(progress.match_index);
+        if !sent && known > progress.commit_sent {
+            progress.commit_sent = known;
+            let to = progress.id;
+            self.send(to, self.term, MessageBody::Heartbeat { commit: known });
+        }
+    }
+
+    pub(super) fn broadcast_heartbeats(&mut self) {
+        for peer in 0..self.peers.len() {
+            let progress = &mut self.peers[peer];
+            let commit = self.commit.min(progress.match_index);
+            progress.commit_sent = progress.commit_sent.max(commit);
+            let to = progress.id;
+            self.send(to, self.term, MessageBody::Heartbeat { commit });
+        }
+    }
+
+    pub(super) fn handle_append(
+        &mut self,
+        now: Millis,
+        from: NodeId,
+        prev_index: LogIndex,
+        prev_term: Term,
+        leader_commit: LogIndex,
+        mut entries: Vec<Entry<R::Action>>,
+    ) {
+        if self.role == Role::Leader || !is_well_formed(prev_index, prev_term, self.term, &entries)
+        {
+            return;
+        }
+        self.follow(now, from);
+        // Committed entries are in every later leader's log (Leader Completeness), so a
+        // `prev_index` at or below our commit index matches whatever its term.
+        if prev_index > self.commit && self.log.term_at(prev_index) != Some(prev_term) {
+            let (hint_index, hint_term) = self.log.last_at_or_below(prev_index, prev_term);
+            let body =
+                MessageBody::AppendRejected { rejected_index: prev_index, hint_index, hint_term };
+            self.send(from, self.term, body);
+            return;
+        }
+        let last_new = prev_index + entries.len() as LogIndex;
+        let first_new = self.log.first_new(&entries);
+        if let Some(entry) = entries.get(first_new) {
+            if entry.index <= self.commit {
+                // Rewriting committed history: no legitimate leader sends that.
+                return;
+            }
+            self.log.replace_from(entries.drain(first_new..));
+            self.proposals.invalidate_provisional();
+        }
+        let commit = leader_commit.min(last_new);
+        if commit > self.commit {
+            self.advance_commit(commit);
+        }
+        // `send` emits the new entries for persisting first: the acknowledgement promises them.
+        self.send(from, self.term, MessageBody::AppendAccepted { match_index: last_new });
+    }
+
+    pub(super) fn handle_append_accepted(&mut self, from: NodeId, match_index: LogIndex) {
+        if self.role != Role::Leader || match_index > self.log.last_index() {
+            return;
+        }
+        let Some(peer) = self.peers.iter_mut().find(|p| p.id == from) else { return };
+        if peer.acknowledge(match_index) {
+            self.maybe_commit();
+        }
+        self.needs_flush = true;
+    }
+
+    pub(super) fn handle_append_rejected(
+        &mut self,
+        from: NodeId,
+        rejected_index: LogIndex,
+        hint_index: LogIndex,
+        hint_term: Term,
+    ) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let Some(peer) = self.peers.iter().position(|p| p.id == from) else { return };
+        if !self.peers[peer].is_current_rejection(rejected_index) {
+            return;
+        }
+        let (matching, _) = self.log.last_at_or_below(hint_index.min(rejected_index), hint_term);
+        self.peers[peer].probe_from((matching + 1).min(rejected_index.max(1)));
+        self.needs_flush = true;
+    }
+
+    pub(super) fn handle_heartbeat(&mut self, now: Millis, from: NodeId, commit: LogIndex) {
+        if self.role == Role::Leader {
+            return;
+        }
+        self.follow(now, from);
+        let commit = commit.min(self.log.last_index());
+        if commit > self.commit {
+            self.advance_commit(commit);
+        }
+        self.send(from, self.term, MessageBody::HeartbeatResponse);
+    }
+
+    pub(super) fn handle_heartbeat_response(&mut self, from: NodeId) {
+        if self.role != Role::Leader {
+            return;
+        }
+        if let Some(peer) = self.peers.iter_mut().find(|p| p.id == from) {
+            peer.resume_probe();
+            self.needs_flush = true;
+        }
+    }
+
+    /// Commits the highest index a majority holds, if it is from the current term (Figure 8:
+    /// counting replicas of an older term's entry is not enough).
+    pub(super) fn maybe_commit(&mut self) {
+        let own = self.log.persisted_index();
+        self.match_scratch.clear();
+        for &voter in &self.voters {
+            let matched = if voter == self.config.id {
+                own
+            } else {
+                self.peers.iter().find(|p| p.id == voter).map_or(0, |p| p.match_index)
+            };
+            self.match_scratch.push(matched);
+        }
+        let quorum = self.quorum();
+        let (_, &mut majority, _) =
+            self.match_scratch.select_nth_unstable_by(quorum - 1, |a, b| b.cmp(a));
+        if majority > self.commit && self.log.term_at(majority) == Some(self.term) {
+            self.advance_commit(majority);
+        }
+    }
+
+    /// Moves the commit index forward and applies every newly committed entry, reporting each
+    /// as an event and settling the proposals it decides.
+    pub(super) fn advance_commit(&mut self, commit: LogIndex) {
+        self.commit = commit;
+        self.needs_flush = true;
+        while self.machine.applied < self.commit {
+            let Some(entry) = self.log.entry(self.machine.applied + 1) else { break };
+            let applied = self.machine.apply(entry);
+            let request = entry.request();
+            let outcome = match applied {
+                Applied::Noop => None,
+                Applied::Fresh(output) => {
+                    if let crate::EntryPayload::Action { action, .. } = &entry.payload {
+                        let event = Event::Applied {
+                            index: entry.index,
+                            request,
+                            action: action.clone(),
+                            output: output.clone(),
+                        };
+                        self.outputs.push_back(Output::Event(event));
+                    }
+                    Some(Ok((entry.index, output)))
+                }
+                Applied::Duplicate { index, output } => Some(Ok((index, output))),
+                Applied::Expired => Some(Err(ProposalError::TimedOut)),
+            };
+            let term = entry.term;
+            if let (Some(request), Some(result)) = (request, outcome) {
+                self.settle_proposal(request, result);
+            }
+            self.settle_proposals_older_than(term);
+        }
+    }
+}
