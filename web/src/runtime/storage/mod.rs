@@ -1,0 +1,398 @@
+//! Durable state of this tab's Raft node, in `sessionStorage`.
+//!
+//! # Why sessionStorage
+//! It survives a reload of the same tab (a reload is the same node restarting) and is private to
+//! the tab. Above all it is synchronous: a write has returned before the runtime transmits the
+//! messages that depend on it, so the persist-before-send rule holds trivially, at a cost of
+//! microseconds. IndexedDB is asynchronous and would add milliseconds to every commit.
+//!
+//! # Layout
+//! Under a prefix (one per room):
+//!
+//! | key              | value                                                        |
+//! |------------------|--------------------------------------------------------------|
+//! | `hard`           | the hard state (term, vote, commit): any serde type          |
+//! | `snap`           | the latest snapshot: any serde type                          |
+//! | `log`            | [`LogMeta`]: the first live index and where each segment starts |
+//! | `log/{start}`    | one log segment: consecutive entries from index `start`      |
+//!
+//! Values are postcard bytes in the compact [`text`] encoding. Entries are stored in segments of
+//! about [`SEGMENT_BYTES`], so an append rewrites only the last segment, never the whole log;
+//! truncating a conflicting suffix rewrites one segment and deletes the ones after it;
+//! compaction (a snapshot) deletes whole segments below it.
+//!
+//! Writes go in an order that keeps what a reload reads consistent: segment data before the
+//! `log` key that lists it, and deletions after the `log` key stops listing them.
+//!
+//! # Errors
+//! A failed write (the quota is full) leaves the stored state valid but behind this object's
+//! view: the runtime must not send anything that depended on it, and should stop the node.
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+use web_sys::Storage;
+
+pub mod identity;
+pub mod text;
+
+/// A segment is sealed once it holds this many bytes of encoded entries. Small enough that
+/// rewriting it on every append costs microseconds; large enough that a long log is a few
+/// hundred keys, not thousands.
+pub const SEGMENT_BYTES: usize = 4096;
+
+/// Which entries the `log` key says are stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogMeta {
+    /// The first live index: entries below it were compacted into the snapshot.
+    first: u64,
+    /// The first index of each segment, ascending; segment `i` ends where `i + 1` starts.
+    starts: Vec<u64>,
+}
+
+#[derive(Debug)]
+pub enum StoreError {
+    /// This page has no sessionStorage (e.g. it is disabled).
+    Unavailable,
+    /// A write failed, usually because the storage quota is full.
+    WriteFailed,
+    /// Stored data does not decode: written by something else, or a different format.
+    Corrupt(&'static str),
+    /// A value could not be serialized.
+    Encode(postcard::Error),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unavailable => write!(f, "sessionStorage is not available"),
+            Self::WriteFailed => write!(f, "sessionStorage refused a write (quota full?)"),
+            Self::Corrupt(what) => write!(f, "stored {what} does not decode"),
+            Self::Encode(error) => write!(f, "cannot encode a value: {error}"),
+        }
+    }
+}
+
+/// The tab's durable Raft state: hard state, log, snapshot. Generic over what it stores, so it
+/// does not depend on the core's types: whatever they are, they are serde values.
+pub struct DurableStore {
+    storage: Storage,
+    prefix: String,
+    meta: LogMeta,
+    /// The last segment, kept decoded so an append only encodes and writes it.
+    tail: Segment,
+}
+
+impl DurableStore {
+    /// Opens the store under `prefix` (e.g. `flotilla/lobby/`) in this tab's sessionStorage.
+    pub fn open(prefix: &str) -> Result<Self, StoreError> {
+        let storage = session_storage()?;
+        let mut store = Self {
+            storage,
+            prefix: prefix.to_owned(),
+            meta: LogMeta::default(),
+            tail: Segment::default(),
+        };
+        if let Some(meta) = store.read::<LogMeta>("log", "log index")? {
+            store.tail = match meta.starts.last() {
+                Some(&start) => store.load_segment(start)?,
+                None => Segment::starting_at(meta.first),
+            };
+            store.meta = meta;
+        }
+        Ok(store)
+    }
+
+    pub fn hard_state<H: DeserializeOwned>(&self) -> Result<Option<H>, StoreError> {
+        self.read("hard", "hard state")
+    }
+
+    pub fn set_hard_state<H: Serialize>(&mut self, hard_state: &H) -> Result<(), StoreError> {
+        self.write("hard", &postcard::to_allocvec(hard_state).map_err(StoreError::Encode)?)
+    }
+
+    /// Drops every stored entry at index `first_index` or above, then appends `entries` there
+    /// (Raft's append after a conflict). Appending past the end, or below the compacted
+    /// prefix, starts a fresh log at `first_index`.
+    pub fn append<E: Serialize>(
+        &mut self,
+        first_index: u64,
+        entries: &[E],
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut meta = self.meta.clone();
+        let mut removed = Vec::new();
+        let contiguous =
+            !meta.starts.is_empty() && first_index >= meta.first && first_index <= self.tail.end();
+        if contiguous {
+            // Keep segments up to the one holding `first_index`, and cut that one there.
+            let keep = meta.starts.partition_point(|&start| start <= first_index).max(1);
+            removed.extend(meta.starts.drain(keep..));
+            let start = meta.starts[keep - 1];
+            if start != self.tail.start {
+                self.tail = self.load_segment(start)?;
+            }
+            self.tail.truncate(first_index);
+        } else {
+            removed.append(&mut meta.starts);
+            meta.first = first_index;
+            self.tail = Segment::starting_at(first_index);
+        }
+        if meta.starts.is_empty() {
+            meta.starts.push(first_index);
+        }
+        for entry in entries {
+            let frame = postcard::to_allocvec(entry).map_err(StoreError::Encode)?;
+            if !self.tail.is_empty() && self.tail.bytes.len() + frame.len() > SEGMENT_BYTES {
+                self.write_segment(&self.tail)?;
+                self.tail = Segment::starting_at(self.tail.end());
+                meta.starts.push(self.tail.start);
+            }
+            self.tail.push(&frame);
+        }
+        self.write_segment(&self.tail)?;
+        self.commit_meta(meta, &removed)
+    }
+
+    /// Every live entry, in index order, with the index of the first.
+    pub fn entries<E: DeserializeOwned>(&self) -> Result<(u64, Vec<E>), StoreError> {
+        let mut entries = Vec::new();
+        let mut expected = None;
+        for &start in &self.meta.starts {
+            let loaded;
+            let segment = if start == self.tail.start {
+                &self.tail
+            } else {
+                loaded = self.load_segment(start)?;
+                &loaded
+            };
+            if expected.is_some_and(|next| next != start) {
+                return Err(StoreError::Corrupt("log (segments not contiguous)"));
+            }
+            expected = Some(segment.end());
+            for (index, frame) in segment.frames() {
+                if index >= self.meta.first {
+                    let entry = postcard::from_bytes(frame)
+                        .map_err(|_| StoreError::Corrupt("log entry"))?;
+                    entries.push(entry);
+                }
+            }
+        }
+        Ok((self.meta.first, entries))
+    }
+
+    /// The first and last live index, or `None` if the log is empty.
+    pub fn log_bounds(&self) -> Option<(u64, u64)> {
+        let last = self.tail.end().checked_sub(1)?;
+        (!self.meta.starts.is_empty() && last >= self.meta.first).then_some((self.meta.first, last))
+    }
+
+    pub fn snapshot<S: DeserializeOwned>(&self) -> Result<Option<S>, StoreError> {
+        self.read("snap", "snapshot")
+    }
+
+    /// Stores a snapshot covering the log up to `last_included`, then forgets those entries
+    /// (whole segments below it are deleted).
+    pub fn set_snapshot<S: Serialize>(
+        &mut self,
+        last_included: u64,
+        snapshot: &S,
+    ) -> Result<(), StoreError> {
+        self.write("snap", &postcard::to_allocvec(snapshot).map_err(StoreError::Encode)?)?;
+        let mut meta = self.meta.clone();
+        meta.first = meta.first.max(last_included + 1);
+        if self.tail.end() <= meta.first {
+            // The whole log is covered: the next append starts a fresh one.
+            let removed = std::mem::take(&mut meta.starts);
+            self.tail = Segment::starting_at(meta.first);
+            return self.commit_meta(meta, &removed);
+        }
+        // Segment `i` is dead if the next one starts at or below the first live index.
+        let dead = meta.starts.windows(2).take_while(|pair| pair[1] <= meta.first).count();
+        let removed: Vec<u64> = meta.starts.drain(..dead).collect();
+        self.commit_meta(meta, &removed)
+    }
+
+    /// Deletes everything under this store's prefix.
+    pub fn wipe(&mut self) -> Result<(), StoreError> {
+        let keys: Vec<String> = (0..self.storage.length().unwrap_or(0))
+            .filter_map(|i| self.storage.key(i).ok().flatten())
+            .filter(|key| key.starts_with(&self.prefix))
+            .collect();
+        for key in keys {
+            self.storage.remove_item(&key).map_err(|_| StoreError::WriteFailed)?;
+        }
+        self.meta = LogMeta::default();
+        self.tail = Segment::default();
+        Ok(())
+    }
+
+    fn commit_meta(&mut self, meta: LogMeta, removed: &[u64]) -> Result<(), StoreError> {
+        if meta != self.meta {
+            self.write("log", &postcard::to_allocvec(&meta).map_err(StoreError::Encode)?)?;
+            self.meta = meta;
+        }
+        for start in removed.iter().filter(|start| !self.meta.starts.contains(start)) {
+            // A segment left behind is never read again; failing to delete it is harmless.
+            let _ = self.storage.remove_item(&self.key(&format!("log/{start}")));
+        }
+        Ok(())
+    }
+
+    fn load_segment(&self, start: u64) -> Result<Segment, StoreError> {
+        let bytes = self
+            .read_bytes(&format!("log/{start}"))?
+            .ok_or(StoreError::Corrupt("log (a segment is missing)"))?;
+        Segment::decode(start, bytes).ok_or(StoreError::Corrupt("log segment"))
+    }
+
+    fn write_segment(&self, segment: &Segment) -> Result<(), StoreError> {
+        self.write(&format!("log/{}", segment.start), &segment.bytes)
+    }
+
+    fn read<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        what: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        match self.read_bytes(name)? {
+            Some(bytes) => {
+                postcard::from_bytes(&bytes).map(Some).map_err(|_| StoreError::Corrupt(what))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn read_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self.storage.get_item(&self.key(name)).map_err(|_| StoreError::Unavailable)?;
+        match value {
+            Some(value) => text::decode(&value).map(Some).ok_or(StoreError::Corrupt("value")),
+            None => Ok(None),
+        }
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.storage
+            .set_item(&self.key(name), &text::encode(bytes))
+            .map_err(|_| StoreError::WriteFailed)
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
+
+/// This tab's sessionStorage.
+pub fn session_storage() -> Result<Storage, StoreError> {
+    web_sys::window()
+        .and_then(|window| window.session_storage().ok().flatten())
+        .ok_or(StoreError::Unavailable)
+}
+
+/// Consecutive entries from `start`, each framed as a varint length and its postcard bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Segment {
+    start: u64,
+    bytes: Vec<u8>,
+    /// Where each entry's frame begins in `bytes`.
+    offsets: Vec<usize>,
+}
+
+impl Segment {
+    fn starting_at(start: u64) -> Self {
+        Self { start, ..Self::default() }
+    }
+
+    fn decode(start: u64, bytes: Vec<u8>) -> Option<Self> {
+        let mut offsets = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            offsets.push(at);
+            let (len, header) = read_varint(&bytes[at..])?;
+            at = at.checked_add(header)?.checked_add(len)?;
+        }
+        (at == bytes.len()).then_some(Self { start, bytes, offsets })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
+    /// One past the last index held.
+    fn end(&self) -> u64 {
+        self.start + self.offsets.len() as u64
+    }
+
+    fn push(&mut self, frame: &[u8]) {
+        self.offsets.push(self.bytes.len());
+        write_varint(&mut self.bytes, frame.len());
+        self.bytes.extend_from_slice(frame);
+    }
+
+    /// Drops the entries at `index` and above.
+    fn truncate(&mut self, index: u64) {
+        let keep = index.saturating_sub(self.start) as usize;
+        if let Some(&cut) = self.offsets.get(keep) {
+            self.bytes.truncate(cut);
+            self.offsets.truncate(keep);
+        }
+    }
+
+    /// Each entry's index and postcard bytes.
+    fn frames(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        self.offsets.iter().enumerate().filter_map(move |(i, &at)| {
+            let (len, header) = read_varint(&self.bytes[at..])?;
+            Some((self.start + i as u64, self.bytes.get(at + header..at + header + len)?))
+        })
+    }
+}
+
+fn write_varint(out: &mut Vec<u8>, mut value: usize) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// A LEB128 length and how many bytes it took; `None` if truncated or absurdly long.
+fn read_varint(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    for (i, &byte) in bytes.iter().enumerate().take(5) {
+        value |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+impl From<StoreError> for JsValue {
+    fn from(error: StoreError) -> Self {
+        JsValue::from_str(&error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_frame_and_truncate() {
+        let mut segment = Segment::starting_at(10);
+        for frame in [&b"a"[..], &[7u8; 200][..], b"ccc"] {
+            segment.push(frame);
+        }
+        assert_eq!(segment.end(), 13);
+        let decoded = Segment::decode(10, segment.bytes.clone()).unwrap();
+        assert_eq!(decoded, segment);
+        let frames: Vec<_> = decoded.frames().map(|(i, f)| (i, f.len())).collect();
+        assert_eq!(frames, [(10, 1), (11, 200), (12, 3)]);
+        segment.truncate(11);
+        assert_eq!(segment.end(), 11);
+        assert_eq!(Segment::decode(10, vec![5, 1]), None);
+    }
+}
