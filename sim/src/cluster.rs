@@ -115,8 +115,9 @@ pub struct Cluster {
     steps_this_ms: u32,
     queue: BinaryHeap<Reverse<Scheduled>>,
     next_seq: u64,
-    /// Hosts by node id: `hosts[i]` is node `voters[i]`.
+    /// Every node of the cluster, in id order.
     hosts: Vec<Host>,
+    /// The voting members every node is started with.
     voters: Vec<NodeId>,
     node_config: Config,
     network: Network,
@@ -241,7 +242,7 @@ impl Cluster {
     }
 
     fn host(&mut self, id: NodeId) -> &mut Host {
-        let index = self.voters.iter().position(|&v| v == id).expect("a known node");
+        let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
         &mut self.hosts[index]
     }
 
@@ -345,7 +346,7 @@ impl Cluster {
     /// Moves the node's outputs to its runtime queue, checking what they reveal on the way.
     fn drain(&mut self, id: NodeId, mut changed_from: Option<LogIndex>) {
         let now = self.now;
-        let index = self.voters.iter().position(|&v| v == id).expect("a known node");
+        let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
         let Cluster { hosts, invariants, trace, stats, violation, .. } = self;
         let host = &mut hosts[index];
         let Some(node) = host.node.as_mut() else { return };
@@ -366,11 +367,13 @@ impl Cluster {
                 }
                 Output::Event(Event::ProposalOutcome { result: Err(_), .. }) => Ok(()),
                 Output::Event(Event::RoleChanged { term, role, leader }) => {
+                    trace.line(now, || format!("n{id} becomes {role:?} in term {term}, leader {leader:?}"));
                     if *role == Role::Leader {
                         stats.leaders_elected += 1;
+                        invariants.leader_claimed(id, *term)
+                    } else {
+                        Ok(())
                     }
-                    trace.line(now, || format!("n{id} becomes {role:?} in term {term}, leader {leader:?}"));
-                    Ok(())
                 }
             };
             host.outbox.push_back(output);
@@ -455,7 +458,15 @@ impl Cluster {
             };
             self.trace.line(now, || format!("n{id} persisted {what}"));
         }
-        self.host(id).durable.absorb(write);
+        let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
+        if let Persist::Entries { entries } = &write {
+            let durable = &self.hosts[index].durable.entries;
+            let found = self.invariants.check_durable_write(id, durable, entries);
+            if let Err(violation) = found {
+                self.violation.get_or_insert((now, violation));
+            }
+        }
+        self.hosts[index].durable.absorb(write);
     }
 
     fn transmit(&mut self, message: Message<KvAction>) {
@@ -561,7 +572,8 @@ impl Cluster {
             Fault::HealAll => {
                 self.network.set_partition(None);
                 self.network.set_faults(crate::network::LinkFaults::NONE);
-                for id in self.voters.clone() {
+                let ids: Vec<NodeId> = self.hosts.iter().map(|h| h.id).collect();
+                for id in ids {
                     self.host(id).disk_extra = 0;
                     self.restart(id);
                     self.resume(id);

@@ -16,8 +16,10 @@ pub enum OpKind {
 pub enum OpResult {
     /// Took effect (for a cas: matched and wrote).
     Ok,
-    /// Definitely took no effect (for a cas: did not match).
+    /// A cas that ran and did not match: no effect, and the key held another value then.
     Fail,
+    /// Never reached the cluster (every attempt was refused at once): no effect, no knowledge.
+    Refused,
     /// Abandoned without an answer: it may or may not have taken effect.
     Unknown,
 }
@@ -53,7 +55,8 @@ impl Op {
         };
         let result = match self.result {
             OpResult::Ok => "ok",
-            OpResult::Fail => "fail",
+            // Both took no effect, which is what "fail" means to a checker reading the file.
+            OpResult::Fail | OpResult::Refused => "fail",
             OpResult::Unknown => "unknown",
         };
         let mut line = String::with_capacity(128);

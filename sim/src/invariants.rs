@@ -152,14 +152,17 @@ impl Invariants {
         Ok(())
     }
 
-    /// Log Matching on the entries from `from` on, and no committed entry overwritten.
+    /// Log Matching on the entries from `from` on, and nothing changed at or below the node's
+    /// own commit index. (Entries above it may legitimately differ from what others committed:
+    /// a follower keeps stale entries until a leader overwrites them.)
     fn check_log(
         &mut self,
         node: NodeId,
         log: &[Entry<KvAction>],
         from: LogIndex,
     ) -> Result<(), Violation> {
-        let committed = self.committed_index();
+        let own_commit = self.nodes.get(&node).map_or(0, |view| view.commit);
+        let committed = own_commit.min(self.committed_index());
         let start = log.partition_point(|e| e.index < from);
         for position in start..log.len() {
             let entry = &log[position];
@@ -270,6 +273,19 @@ impl Invariants {
         Ok(())
     }
 
+    /// Election Safety: `node` claims leadership of `term` (seen in its status, or announced
+    /// by a role change that may not outlive the step).
+    pub fn leader_claimed(&mut self, node: NodeId, term: Term) -> Result<(), Violation> {
+        match self.leaders.get(&term) {
+            Some(&first) if first != node => Err(Violation::TwoLeaders { term, first, second: node }),
+            Some(_) => Ok(()),
+            None => {
+                self.leaders.insert(term, node);
+                Ok(())
+            }
+        }
+    }
+
     /// Election Safety, and Leader Completeness the first time a node is seen leading a term.
     fn check_leader(
         &mut self,
@@ -277,15 +293,7 @@ impl Invariants {
         term: Term,
         log: &[Entry<KvAction>],
     ) -> Result<(), Violation> {
-        match self.leaders.get(&term) {
-            Some(&first) if first != node => {
-                return Err(Violation::TwoLeaders { term, first, second: node });
-            }
-            Some(_) => {}
-            None => {
-                self.leaders.insert(term, node);
-            }
-        }
+        self.leader_claimed(node, term)?;
         if self.completeness_checked.insert((node, term)) {
             let first = log.first().map_or(1, |e| e.index);
             for (position, (committed_term, _)) in self.committed.iter().enumerate() {
@@ -354,6 +362,34 @@ impl Invariants {
             }),
             _ => Ok(()),
         }
+    }
+
+    /// Before `write` reaches a durable log: it must not replace or drop a durable copy of a
+    /// committed entry. (No leader can conflict with an entry the node holds that a majority
+    /// committed, so no correct node ever does this.)
+    pub fn check_durable_write(
+        &self,
+        node: NodeId,
+        durable: &[Entry<KvAction>],
+        write: &[Entry<KvAction>],
+    ) -> Result<(), Violation> {
+        let Some(first) = write.first().map(|e| e.index) else { return Ok(()) };
+        let start = durable.partition_point(|e| e.index < first);
+        for old in &durable[start..] {
+            let Some((term, _)) = self.committed.get(old.index as usize - 1) else { break };
+            if old.term != *term {
+                continue;
+            }
+            let replacement = entry_at(write, old.index);
+            if replacement.is_none_or(|new| new.term != *term) {
+                let detail = match replacement {
+                    Some(new) => format!("durable copy overwritten by term {}", new.term),
+                    None => "durable copy truncated".to_string(),
+                };
+                return Err(Violation::CommittedEntryLost { node, index: old.index, detail });
+            }
+        }
+        Ok(())
     }
 
     /// At the end: every committed entry is in the durable log of a majority of `durable_logs`.
@@ -442,13 +478,25 @@ mod tests {
     }
 
     #[test]
-    fn overwriting_a_committed_entry_is_caught() {
+    fn overwriting_an_entry_below_the_own_commit_index_is_caught() {
         let mut checker = Invariants::new();
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
         checker.check_node(&status(1, 1, Role::Follower, 2, 2), &log, Some(1)).unwrap();
-        let rewritten = [entry(1, 1, 0), entry(2, 3, 0)];
-        let err = checker.check_node(&status(2, 3, Role::Follower, 0, 2), &rewritten, Some(2));
+        // Another node may hold a stale entry at a committed index: it has not committed it.
+        let stale = [entry(1, 1, 0), entry(2, 3, 0)];
+        checker.check_node(&status(2, 3, Role::Follower, 1, 2), &stale, Some(2)).unwrap();
+        let err = checker.check_node(&status(1, 3, Role::Follower, 2, 2), &stale, Some(2));
         assert!(matches!(err, Err(Violation::CommittedEntryLost { index: 2, .. })));
+    }
+
+    #[test]
+    fn dropping_a_durable_committed_entry_is_caught() {
+        let mut checker = Invariants::new();
+        let log = [entry(1, 1, 0), entry(2, 1, 0)];
+        checker.check_node(&status(1, 1, Role::Leader, 2, 2), &log, Some(1)).unwrap();
+        assert!(checker.check_durable_write(2, &log, &[entry(2, 1, 0), entry(3, 1, 0)]).is_ok());
+        assert!(checker.check_durable_write(2, &log, &[entry(2, 2, 0)]).is_err());
+        assert!(checker.check_durable_write(2, &log[..1], &[entry(2, 2, 0)]).is_ok());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! Indeterminate operations (`unknown`) follow Jepsen's rule: their answer comes after every
 //! other event, so the checker may place them anywhere after their call, including "never"
 //! (last, where nothing observes them). An unknown read tells nothing and is left out, as are
-//! operations that definitely failed to take effect.
+//! operations refused before they reached the cluster.
 use crate::history::{Op, OpKind, OpResult};
 use flotilla_core::reducers::kv::{Key, Value};
 use std::collections::BTreeMap;
@@ -82,7 +82,7 @@ fn register_is_linearizable(ops: &[&Op]) -> bool {
         let Some(register_op) = register_op(op) else { continue };
         let answered_at = match op.result {
             OpResult::Unknown => u64::MAX,
-            OpResult::Ok | OpResult::Fail => op.ret_order,
+            OpResult::Ok | OpResult::Fail | OpResult::Refused => op.ret_order,
         };
         events.push((op.call_order, process, Action::Call(register_op.clone())));
         events.push((answered_at, process, Action::Response(register_op)));
@@ -98,6 +98,7 @@ fn register_is_linearizable(ops: &[&Op]) -> bool {
 /// The register operation `op` stands for, or `None` when it tells the checker nothing.
 fn register_op(op: &Op) -> Option<RegisterOp> {
     match (op.kind, op.result) {
+        (_, OpResult::Refused) => None,
         (OpKind::Read, OpResult::Ok) => Some(RegisterOp::Read(op.value)),
         (OpKind::Read, _) => None,
         (OpKind::Write, OpResult::Fail) => None,
@@ -108,7 +109,7 @@ fn register_op(op: &Op) -> Option<RegisterOp> {
             matched: match result {
                 OpResult::Ok => Some(true),
                 OpResult::Fail => Some(false),
-                OpResult::Unknown => None,
+                _ => None,
             },
         }),
     }
@@ -181,6 +182,14 @@ mod tests {
         cas.result = OpResult::Fail;
         assert_eq!(check(&[other, cas.clone()]), Verdict::Linearizable);
         assert_eq!(check(&[write, cas]), Verdict::NotLinearizable { key: 0 });
+    }
+
+    #[test]
+    fn a_refused_cas_says_nothing_about_the_value() {
+        let write = op(OpKind::Write, Some(1), OpResult::Ok, 0, 1);
+        let mut cas = op(OpKind::Cas, Some(5), OpResult::Refused, 2, 3);
+        cas.from = Some(1);
+        assert_eq!(check(&[write, cas]), Verdict::Linearizable);
     }
 
     #[test]

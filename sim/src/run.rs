@@ -87,7 +87,7 @@ impl Report {
             .map_or_else(|| "none".to_string(), |ms| format!("{ms}ms"));
         format!(
             "seed {}: nodes={} steps={} messages={} lost={} crashes={} leaders={} ops={} ok={} \
-             fail={} unknown={} leader_after_heal={leader} linearizable={}",
+             fail={} refused={} unknown={} leader_after_heal={leader} linearizable={}",
             self.config.seed,
             self.nodes,
             self.stats.steps,
@@ -98,6 +98,7 @@ impl Report {
             self.history.len(),
             count(OpResult::Ok),
             count(OpResult::Fail),
+            count(OpResult::Refused),
             count(OpResult::Unknown),
             self.linearizable
         )

@@ -30,7 +30,7 @@ pub struct WorkloadConfig {
     /// Retry when an attempt got no answer within this long (the node should always answer,
     /// with `TimedOut` at worst; this only guards against it forgetting).
     pub attempt_timeout: Millis,
-    /// Abandon an operation (as `unknown`, or `fail` if never submitted) after this long.
+    /// Abandon an operation (as `Unknown`, or `Refused` if never submitted) after this long.
     pub op_deadline: Millis,
     /// No new operation starts at or after this time.
     pub stop_at: Millis,
@@ -310,7 +310,7 @@ impl Workload {
     /// Abandons the operation in flight.
     fn give_up(&mut self, client: ClientIndex, now: Millis) {
         let submitted = self.clients[client].pending.as_ref().is_some_and(|p| p.maybe_submitted);
-        let result = if submitted { OpResult::Unknown } else { OpResult::Fail };
+        let result = if submitted { OpResult::Unknown } else { OpResult::Refused };
         self.finish(client, now, result, None);
     }
 
@@ -404,7 +404,7 @@ mod tests {
         w.node_crashed(1, 50);
         w.node_crashed(2, 50);
         let results: Vec<OpResult> = w.history().iter().map(|op| op.result).collect();
-        assert_eq!(results, [OpResult::Unknown, OpResult::Fail]);
+        assert_eq!(results, [OpResult::Unknown, OpResult::Refused]);
         assert_eq!(w.wake(0, w.generation(0), 60), None);
         assert_eq!(w.node_restarted(1, 60).len(), 1);
     }
