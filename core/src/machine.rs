@@ -58,6 +58,9 @@ impl<R: Reducer> Machine<R> {
     pub(crate) fn earlier_result(&self, request: RequestId) -> Earlier<'_, R::Output> {
         let Some(session) = self.sessions.get(&request.client) else { return Earlier::Unknown };
         let newest = session.recent.back().map_or(0, |r| r.0);
+        if request.seq > newest {
+            return Earlier::Unknown; // the common case: the client's next request
+        }
         if request.seq.saturating_add(SESSION_WINDOW) <= newest {
             return Earlier::TooOld;
         }
@@ -90,9 +93,13 @@ impl<R: Reducer> Machine<R> {
             .entry(request.client)
             .or_insert_with(|| ClientSession { recent: VecDeque::new() });
         let recent = &mut session.recent;
-        // Clients number requests upwards, so this is nearly always a push at the back.
-        let at = recent.partition_point(|r| r.0 < request.seq);
-        recent.insert(at, (request.seq, index, output));
+        if recent.back().is_none_or(|r| r.0 < request.seq) {
+            // Clients number requests upwards, so this is the common case.
+            recent.push_back((request.seq, index, output));
+        } else {
+            let at = recent.partition_point(|r| r.0 < request.seq);
+            recent.insert(at, (request.seq, index, output));
+        }
         let newest = recent.back().map_or(0, |r| r.0);
         while recent.front().is_some_and(|r| r.0.saturating_add(SESSION_WINDOW) <= newest) {
             recent.pop_front();

@@ -100,9 +100,14 @@ impl Progress {
         self.next_index = next_index.max(self.match_index + 1);
     }
 
-    /// A heartbeat answer proves the follower is reachable: let a stalled probe go again.
-    pub(crate) fn resume_probe(&mut self) {
+    /// A heartbeat answer proves the follower is reachable: let a stalled probe go again, and
+    /// free one slot of a full pipeline, since acknowledgements may have been lost (the answer
+    /// to the next append acknowledges everything before it).
+    pub(crate) fn heartbeat_answered(&mut self, max_inflight: usize) {
         self.probe_sent = false;
+        if self.inflight.len() >= max_inflight.max(1) {
+            self.inflight.pop_front();
+        }
     }
 }
 

@@ -27,29 +27,10 @@ impl<R: Reducer> Node<R> {
     /// nothing to send but the commit index moved, tells it with a heartbeat.
     pub(super) fn replicate_to(&mut self, peer: usize) {
         let mut sent = false;
-        loop {
-            let progress = &self.peers[peer];
-            if progress.is_paused(self.config.max_inflight_appends)
-                || progress.next_index > self.log.last_index()
-            {
-                break;
-            }
-            let prev_index = progress.next_index - 1;
-            let Some(prev_term) = self.log.term_at(prev_index) else { break };
-            let entries =
-                self.log.slice_from(progress.next_index, self.config.max_entries_per_append);
-            let last = prev_index + entries.len() as LogIndex;
-            let body = MessageBody::Append {
-                prev_index,
-                prev_term,
-                commit: self.commit,
-                entries: entries.to_vec(),
-            };
-            let progress = &mut self.peers[peer];
-            progress.sent(last);
-            progress.commit_sent = progress.commit_sent.max(self.commit.min(last));
-            let to = progress.id;
-            self.send(to, self.term, body);
+        while !self.peers[peer].is_paused(self.config.max_inflight_appends)
+            && self.peers[peer].next_index <= self.log.last_index()
+            && self.send_append(peer)
+        {
             sent = true;
         }
         let progress = &mut self.peers[peer];
@@ -59,6 +40,29 @@ impl<R: Reducer> Node<R> {
             let to = progress.id;
             self.send(to, self.term, MessageBody::Heartbeat { commit: known });
         }
+    }
+
+    /// Sends `peer` one append starting at its next index, possibly with no entries (then it
+    /// probes whether the follower really holds everything before). Returns false if the log
+    /// no longer knows the entry before the next index.
+    fn send_append(&mut self, peer: usize) -> bool {
+        let progress = &self.peers[peer];
+        let prev_index = progress.next_index - 1;
+        let Some(prev_term) = self.log.term_at(prev_index) else { return false };
+        let entries = self.log.slice_from(progress.next_index, self.config.max_entries_per_append);
+        let last = prev_index + entries.len() as LogIndex;
+        let body = MessageBody::Append {
+            prev_index,
+            prev_term,
+            commit: self.commit,
+            entries: entries.to_vec(),
+        };
+        let progress = &mut self.peers[peer];
+        progress.sent(last);
+        progress.commit_sent = progress.commit_sent.max(self.commit.min(last));
+        let to = progress.id;
+        self.send(to, self.term, body);
+        true
     }
 
     pub(super) fn broadcast_heartbeats(&mut self) {
@@ -158,10 +162,16 @@ impl<R: Reducer> Node<R> {
         if self.role != Role::Leader {
             return;
         }
-        if let Some(peer) = self.peers.iter_mut().find(|p| p.id == from) {
-            peer.resume_probe();
-            self.needs_flush = true;
+        let Some(peer) = self.peers.iter().position(|p| p.id == from) else { return };
+        let progress = &mut self.peers[peer];
+        progress.heartbeat_answered(self.config.max_inflight_appends);
+        let last_index = self.log.last_index();
+        if progress.match_index < last_index && progress.next_index > last_index {
+            // Everything was sent, yet the follower is behind: an append was lost. An empty
+            // append makes the follower say where it stands (a rejection starts a probe).
+            self.send_append(peer);
         }
+        self.needs_flush = true;
     }
 
     /// Commits the highest index a majority holds, if it is from the current term (Figure 8:

@@ -1,0 +1,315 @@
+//! An in-memory cluster for scenario tests: nodes running the `Kv` reducer, a zero-latency
+//! network that can cut links, isolate nodes and drop chosen messages, virtual time that jumps
+//! from one timer to the next, and disks that keep exactly what the nodes asked to persist.
+//!
+//! Outputs are performed in order as the contract says: a `Persist` lands on the node's disk
+//! before any later `Send` enters the network. Every `Persist` and `Send` is also kept in a
+//! per-node trace, so tests can check what left a node and in what order.
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use flotilla_core::reducers::kv::{Kv, KvAction, KvOutput};
+use flotilla_core::{
+    Config, DurableState, Entry, EntryPayload, Event, LogIndex, Message, MessageBody, Millis, Node,
+    NodeId, Output, Persist, ProposalError, RequestId, Role, Term,
+};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::convert::Infallible;
+
+pub type Outcome = Result<(LogIndex, KvOutput), ProposalError<Infallible>>;
+
+/// One thing a node did, in the order it did it.
+#[derive(Clone, Debug)]
+pub enum Traced {
+    Persist(Persist<KvAction>),
+    Send(Message<KvAction>),
+}
+
+type Filter = Box<dyn FnMut(&Message<KvAction>) -> bool>;
+
+pub struct Cluster {
+    pub ids: Vec<NodeId>,
+    pub now: Millis,
+    /// Running nodes; a crashed node is absent until restarted.
+    pub nodes: BTreeMap<NodeId, Node<Kv>>,
+    pub configs: BTreeMap<NodeId, Config>,
+    pub disks: BTreeMap<NodeId, DurableState<KvAction>>,
+    pub traces: BTreeMap<NodeId, Vec<Traced>>,
+    /// `Event::Applied` per node: `(index, action)`, across restarts.
+    pub applied: BTreeMap<NodeId, Vec<(LogIndex, KvAction)>>,
+    /// `Event::ProposalOutcome` per proposing node, in arrival order.
+    pub outcomes: BTreeMap<NodeId, Vec<(RequestId, Outcome)>>,
+    /// Messages delivered so far.
+    pub delivered: Vec<Message<KvAction>>,
+    network: VecDeque<Message<KvAction>>,
+    /// Directed links that drop everything: `(from, to)`.
+    cut: BTreeSet<(NodeId, NodeId)>,
+    /// Drops every message for which it returns true.
+    filter: Option<Filter>,
+    restarts: u64,
+}
+
+/// A log entry for building logs by hand: a write of `term` as value to key 0.
+pub fn entry(index: LogIndex, term: Term) -> Entry<KvAction> {
+    let request = RequestId { client: 1000 + term, seq: index };
+    let action = KvAction::Write { key: 0, value: term };
+    Entry { term, index, payload: EntryPayload::Action { request, action } }
+}
+
+/// A log whose entry `i + 1` has term `terms[i]`.
+pub fn log_of_terms(terms: &[Term]) -> Vec<Entry<KvAction>> {
+    terms.iter().enumerate().map(|(i, &t)| entry(i as LogIndex + 1, t)).collect()
+}
+
+pub fn write(key: u64, value: u64) -> KvAction {
+    KvAction::Write { key, value }
+}
+
+pub fn req(client: u64, seq: u64) -> RequestId {
+    RequestId { client, seq }
+}
+
+impl Cluster {
+    /// `n` nodes (ids 1..=n) with default configs.
+    pub fn new(n: u64) -> Self {
+        Self::with_config(n, |c| c)
+    }
+
+    pub fn with_config(n: u64, tune: impl Fn(Config) -> Config) -> Self {
+        let ids: Vec<NodeId> = (1..=n).collect();
+        let disks = ids.iter().map(|&id| (id, DurableState::default())).collect();
+        Self::from_disks(ids, disks, tune)
+    }
+
+    /// Nodes restarted from the given durable images (for hand-built logs and terms).
+    pub fn from_disks(
+        ids: Vec<NodeId>,
+        disks: BTreeMap<NodeId, DurableState<KvAction>>,
+        tune: impl Fn(Config) -> Config,
+    ) -> Self {
+        let configs: BTreeMap<_, _> = ids.iter().map(|&id| (id, tune(Config::new(id)))).collect();
+        let mut cluster = Cluster {
+            ids: ids.clone(),
+            now: 0,
+            nodes: BTreeMap::new(),
+            configs,
+            disks,
+            traces: ids.iter().map(|&id| (id, Vec::new())).collect(),
+            applied: ids.iter().map(|&id| (id, Vec::new())).collect(),
+            outcomes: ids.iter().map(|&id| (id, Vec::new())).collect(),
+            delivered: Vec::new(),
+            network: VecDeque::new(),
+            cut: BTreeSet::new(),
+            filter: None,
+            restarts: 0,
+        };
+        for id in ids {
+            cluster.restart(id);
+        }
+        cluster
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node<Kv> {
+        &self.nodes[&id]
+    }
+
+    pub fn node_mut(&mut self, id: NodeId) -> &mut Node<Kv> {
+        self.nodes.get_mut(&id).expect("node is running")
+    }
+
+    pub fn role(&self, id: NodeId) -> Role {
+        self.node(id).status().role
+    }
+
+    pub fn term(&self, id: NodeId) -> Term {
+        self.node(id).status().term
+    }
+
+    pub fn commit(&self, id: NodeId) -> LogIndex {
+        self.node(id).status().commit
+    }
+
+    /// The running leader with the highest term, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.nodes
+            .values()
+            .map(|n| n.status())
+            .filter(|s| s.role == Role::Leader)
+            .max_by_key(|s| s.term)
+            .map(|s| s.id)
+    }
+
+    /// The terms of a node's log, in index order.
+    pub fn log_terms(&self, id: NodeId) -> Vec<Term> {
+        self.node(id).log().iter().map(|e| e.term).collect()
+    }
+
+    /// Performs `id`'s outputs in order: persist to its disk, send into the network, record events.
+    pub fn drain(&mut self, id: NodeId) {
+        let Some(node) = self.nodes.get_mut(&id) else { return };
+        while let Some(output) = node.poll_output() {
+            match output {
+                Output::Persist(write) => {
+                    self.disks.get_mut(&id).unwrap().apply(&write);
+                    self.traces.get_mut(&id).unwrap().push(Traced::Persist(write));
+                }
+                Output::Send(message) => {
+                    self.traces.get_mut(&id).unwrap().push(Traced::Send(message.clone()));
+                    self.network.push_back(message);
+                }
+                Output::Event(Event::Applied { index, action, .. }) => {
+                    self.applied.get_mut(&id).unwrap().push((index, action));
+                }
+                Output::Event(Event::ProposalOutcome { request, result }) => {
+                    self.outcomes.get_mut(&id).unwrap().push((request, result));
+                }
+                Output::Event(Event::RoleChanged { .. }) => {}
+            }
+        }
+    }
+
+    fn drain_all(&mut self) {
+        for id in self.ids.clone() {
+            self.drain(id);
+        }
+    }
+
+    fn blocked(&mut self, message: &Message<KvAction>) -> bool {
+        !self.nodes.contains_key(&message.to)
+            || self.cut.contains(&(message.from, message.to))
+            || self.filter.as_mut().is_some_and(|drop| drop(message))
+    }
+
+    /// Delivers the oldest message in flight (unless blocked); returns it.
+    pub fn deliver_one(&mut self) -> Option<Message<KvAction>> {
+        self.drain_all();
+        let message = self.network.pop_front()?;
+        if !self.blocked(&message) {
+            let (to, now) = (message.to, self.now);
+            self.delivered.push(message.clone());
+            self.node_mut(to).handle_message(now, message.clone());
+            self.drain(to);
+        }
+        Some(message)
+    }
+
+    /// Delivers messages, and those they cause, until the network is quiet. No time passes.
+    pub fn settle(&mut self) {
+        while self.deliver_one().is_some() {}
+    }
+
+    /// Lets `ms` of virtual time pass, firing timers as they come due and settling the network
+    /// after each.
+    pub fn run_for(&mut self, ms: Millis) {
+        let end = self.now + ms;
+        self.settle();
+        loop {
+            let next = self.nodes.values().filter_map(|n| n.poll_timeout()).min();
+            match next {
+                Some(t) if t <= end => self.now = self.now.max(t),
+                _ => break,
+            }
+            let now = self.now;
+            for node in self.nodes.values_mut() {
+                if node.poll_timeout().is_some_and(|t| t <= now) {
+                    node.handle_timeout(now);
+                }
+            }
+            self.settle();
+        }
+        self.now = end;
+    }
+
+    /// Runs until some node leads, for at most `limit` ms; returns it.
+    pub fn run_until_leader(&mut self, limit: Millis) -> NodeId {
+        let end = self.now + limit;
+        while self.now < end {
+            if let Some(leader) = self.leader() {
+                return leader;
+            }
+            self.run_for(10);
+        }
+        self.leader().expect("a leader within the limit")
+    }
+
+    /// Makes `id` campaign now and settles the network.
+    pub fn campaign(&mut self, id: NodeId) {
+        let now = self.now;
+        self.node_mut(id).campaign(now);
+        self.settle();
+    }
+
+    /// Elects `id` (campaign and settle), asserting it won.
+    pub fn elect(&mut self, id: NodeId) {
+        self.campaign(id);
+        assert_eq!(self.role(id), Role::Leader, "node {id} should have won");
+    }
+
+    pub fn propose(
+        &mut self,
+        id: NodeId,
+        request: RequestId,
+        action: KvAction,
+    ) -> Result<(), ProposalError<Infallible>> {
+        let now = self.now;
+        let result = self.node_mut(id).propose(now, request, action);
+        self.drain(id);
+        result
+    }
+
+    /// The outcome `id` reported for `request`, if any.
+    pub fn outcome(&self, id: NodeId, request: RequestId) -> Option<Outcome> {
+        self.outcomes[&id].iter().find(|(r, _)| *r == request).map(|(_, o)| o.clone())
+    }
+
+    pub fn cut(&mut self, a: NodeId, b: NodeId) {
+        self.cut.insert((a, b));
+        self.cut.insert((b, a));
+    }
+
+    /// Cuts every link to and from `id`.
+    pub fn isolate(&mut self, id: NodeId) {
+        for other in self.ids.clone() {
+            if other != id {
+                self.cut(id, other);
+            }
+        }
+    }
+
+    /// Drops every message for which `drop` returns true, until `heal`.
+    pub fn drop_if(&mut self, drop: impl FnMut(&Message<KvAction>) -> bool + 'static) {
+        self.filter = Some(Box::new(drop));
+    }
+
+    /// Restores every link and removes the filter.
+    pub fn heal(&mut self) {
+        self.cut.clear();
+        self.filter = None;
+    }
+
+    /// Stops `id`: whatever it had not persisted is lost, and so are messages to it.
+    pub fn crash(&mut self, id: NodeId) {
+        self.drain(id);
+        self.nodes.remove(&id);
+    }
+
+    /// Stops `id` without performing its pending outputs: they are lost, as in a crash
+    /// between two writes.
+    pub fn crash_now(&mut self, id: NodeId) {
+        self.nodes.remove(&id);
+    }
+
+    /// Starts `id` again from its disk.
+    pub fn restart(&mut self, id: NodeId) {
+        self.restarts += 1;
+        let config = self.configs[&id].clone();
+        let seed = id * 7919 + self.restarts;
+        let node = Node::restart(config, &self.ids, self.disks[&id].clone(), seed, self.now);
+        self.nodes.insert(id, node);
+        self.drain(id);
+    }
+
+    /// Whether a message is an append (used by drop filters).
+    pub fn is_append(message: &Message<KvAction>) -> bool {
+        matches!(message.body, MessageBody::Append { .. })
+    }
+}
