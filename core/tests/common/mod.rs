@@ -192,6 +192,17 @@ impl Cluster {
         Some(message)
     }
 
+    /// Takes every message in flight out of the network (to deliver by hand or `inject` back).
+    pub fn take_in_flight(&mut self) -> Vec<Message<KvAction>> {
+        self.drain_all();
+        self.network.drain(..).collect()
+    }
+
+    /// Puts a message into the network.
+    pub fn inject(&mut self, message: Message<KvAction>) {
+        self.network.push_back(message);
+    }
+
     /// Delivers messages, and those they cause, until the network is quiet. No time passes.
     pub fn settle(&mut self) {
         while self.deliver_one().is_some() {}
