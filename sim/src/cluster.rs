@@ -14,7 +14,7 @@ use crate::invariants::{Invariants, Violation};
 use crate::network::{Fate, Loss, Network};
 use crate::rng::Rng;
 use crate::schedule::{Fault, Schedule};
-use crate::trace::Trace;
+use crate::trace::{describe_body, Trace};
 use crate::workload::{ClientIndex, Step, Workload};
 use flotilla_core::reducers::kv::{Kv, KvAction};
 use flotilla_core::{
@@ -43,9 +43,15 @@ pub struct Stats {
 enum SimEvent {
     Deliver(Message<KvAction>),
     /// The disk finished the node's oldest pending `Persist` (ignored after a crash).
-    PersistDone { node: NodeId, incarnation: u32 },
+    PersistDone {
+        node: NodeId,
+        incarnation: u32,
+    },
     Fault(Fault),
-    ClientWake { client: ClientIndex, generation: u64 },
+    ClientWake {
+        client: ClientIndex,
+        generation: u64,
+    },
     /// Three election timeouts after the heal: a leader must exist by now.
     LeaderDeadline,
 }
@@ -327,8 +333,8 @@ impl Cluster {
     fn receive(&mut self, message: Message<KvAction>) {
         let (to, now) = (message.to, self.now);
         if self.trace.enabled() {
-            let (from, term, body) = (message.from, message.term, &message.body);
-            self.trace.line(now, || format!("n{to} <- n{from} t{term} {body:?}"));
+            let (from, term, body) = (message.from, message.term, describe_body(&message.body));
+            self.trace.line(now, || format!("n{to} <- n{from} t{term} {body}"));
         }
         if let Some(node) = self.host(to).node.as_mut() {
             node.handle_message(now, message);
@@ -354,20 +360,23 @@ impl Cluster {
             let found = match &output {
                 Output::Persist(Persist::Entries { entries }) => {
                     if let Some(first) = entries.first() {
-                        changed_from = Some(changed_from.map_or(first.index, |c| c.min(first.index)));
+                        changed_from =
+                            Some(changed_from.map_or(first.index, |c| c.min(first.index)));
                     }
                     Ok(())
                 }
                 Output::Persist(Persist::HardState { .. }) | Output::Send(_) => Ok(()),
-                Output::Event(Event::Applied { index, request, action, .. }) => {
-                    invariants.applied(id, *index, *request, action)
+                Output::Event(Event::Applied { index, request, action, output }) => {
+                    invariants.applied(id, *index, *request, action, output)
                 }
-                Output::Event(Event::ProposalOutcome { request, result: Ok((index, _)) }) => {
-                    invariants.acknowledged(*request, *index)
+                Output::Event(Event::ProposalOutcome { request, result: Ok((index, output)) }) => {
+                    invariants.acknowledged(*request, *index, output)
                 }
                 Output::Event(Event::ProposalOutcome { result: Err(_), .. }) => Ok(()),
                 Output::Event(Event::RoleChanged { term, role, leader }) => {
-                    trace.line(now, || format!("n{id} becomes {role:?} in term {term}, leader {leader:?}"));
+                    trace.line(now, || {
+                        format!("n{id} becomes {role:?} in term {term}, leader {leader:?}")
+                    });
                     if *role == Role::Leader {
                         stats.leaders_elected += 1;
                         invariants.leader_claimed(id, *term)
@@ -413,16 +422,23 @@ impl Cluster {
                         let host = self.host(id);
                         host.disk_busy = true;
                         let incarnation = host.incarnation;
-                        self.schedule(now + latency, SimEvent::PersistDone { node: id, incarnation });
+                        self.schedule(
+                            now + latency,
+                            SimEvent::PersistDone { node: id, incarnation },
+                        );
                         return;
                     }
                 }
                 Some(Output::Send(_)) => {
-                    let Some(Output::Send(message)) = host.outbox.pop_front() else { unreachable!() };
+                    let Some(Output::Send(message)) = host.outbox.pop_front() else {
+                        unreachable!()
+                    };
                     self.transmit(message);
                 }
                 Some(Output::Event(_)) => {
-                    let Some(Output::Event(event)) = host.outbox.pop_front() else { unreachable!() };
+                    let Some(Output::Event(event)) = host.outbox.pop_front() else {
+                        unreachable!()
+                    };
                     self.runtime_event(id, event);
                 }
             }
@@ -452,7 +468,9 @@ impl Cluster {
                     format!("hard state term {term} vote {voted_for:?} commit {commit}")
                 }
                 Persist::Entries { entries } => match (entries.first(), entries.last()) {
-                    (Some(first), Some(last)) => format!("entries {}..={}", first.index, last.index),
+                    (Some(first), Some(last)) => {
+                        format!("entries {}..={}", first.index, last.index)
+                    }
                     _ => "no entries".into(),
                 },
             };
@@ -480,8 +498,8 @@ impl Cluster {
                 Fate::Delivered(at) => format!("+{}ms", at - now),
                 Fate::Duplicated(a, b) => format!("+{}ms and duplicate +{}ms", a - now, b - now),
             };
-            let (term, body) = (message.term, &message.body);
-            self.trace.line(now, || format!("n{from} -> n{to} t{term} {body:?} ({fate})"));
+            let (term, body) = (message.term, describe_body(&message.body));
+            self.trace.line(now, || format!("n{from} -> n{to} t{term} {body} ({fate})"));
         }
         match fate {
             Fate::Lost(_) => self.stats.messages_lost += 1,
@@ -670,8 +688,10 @@ impl Cluster {
                 None => reference = Some((host.id, status.commit, node.committed_state())),
                 Some((first, commit, state)) => {
                     if status.commit != commit {
-                        let detail =
-                            format!("n{first} commit {commit}, n{} commit {}", host.id, status.commit);
+                        let detail = format!(
+                            "n{first} commit {commit}, n{} commit {}",
+                            host.id, status.commit
+                        );
                         return Err(Violation::NotConverged { detail });
                     }
                     if node.committed_state() != state {

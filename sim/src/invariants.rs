@@ -5,7 +5,7 @@
 //! The checker keeps a global record of what it has seen (leaders per term, entries per
 //! (index, term), the committed and applied entry at each index) and compares each node's new
 //! state against it, so a check costs what changed, not the size of every log.
-use flotilla_core::reducers::kv::KvAction;
+use flotilla_core::reducers::kv::{KvAction, KvOutput};
 use flotilla_core::{Entry, EntryPayload, LogIndex, Millis, NodeId, RequestId, Role, Status, Term};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -31,8 +31,11 @@ pub enum Violation {
     /// A committed entry was overwritten or dropped from a log, or is missing from the durable
     /// logs of a majority.
     CommittedEntryLost { node: NodeId, index: LogIndex, detail: String },
-    /// A proposal acknowledged as committed at `index` is not what was applied there.
+    /// A proposal acknowledged as committed at `index` is not what was applied there (or was
+    /// answered with another output).
     AckLost { request: RequestId, index: LogIndex, applied: String },
+    /// Deduplication: one request applied at two indexes.
+    AppliedTwice { request: RequestId, first: LogIndex, second: LogIndex },
     /// Liveness: no leader within three election timeouts after the faults healed.
     NoLeaderAfterHeal { heal_at: Millis, deadline: Millis },
     /// Liveness: the nodes did not converge by the end of the run.
@@ -75,6 +78,11 @@ impl fmt::Display for Violation {
                  {applied}",
                 request.client, request.seq
             ),
+            Violation::AppliedTwice { request, first, second } => write!(
+                f,
+                "request {}/{} applied twice, at {first} and {second}",
+                request.client, request.seq
+            ),
             Violation::NoLeaderAfterHeal { heal_at, deadline } => {
                 write!(f, "liveness: no leader between heal at {heal_at}ms and {deadline}ms")
             }
@@ -94,6 +102,14 @@ struct Seen {
     prev_term: Term,
 }
 
+/// What applying one entry did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Applied {
+    request: Option<RequestId>,
+    action: KvAction,
+    output: KvOutput,
+}
+
 /// What the checker remembers about one node's current incarnation.
 #[derive(Default)]
 struct NodeView {
@@ -111,9 +127,11 @@ pub struct Invariants {
     /// The committed entries, index 1 first: (term, payload).
     committed: Vec<(Term, Payload)>,
     /// The entry applied at each index, by whichever node applied it first.
-    applied: BTreeMap<LogIndex, (Option<RequestId>, KvAction)>,
-    /// Proposals acknowledged as committed, by index.
-    acks: BTreeMap<LogIndex, RequestId>,
+    applied: HashMap<LogIndex, Applied>,
+    /// Where each request was applied: a retried request must be applied once.
+    applied_requests: HashMap<RequestId, LogIndex>,
+    /// Proposals acknowledged as committed, by index, with the output they were answered.
+    acks: HashMap<LogIndex, (RequestId, KvOutput)>,
     nodes: BTreeMap<NodeId, NodeView>,
 }
 
@@ -253,16 +271,15 @@ impl Invariants {
         for index in from..=commit {
             let Some(entry) = entry_at(log, index) else { continue };
             match self.committed.get(index as usize - 1) {
-                Some((term, payload)) => {
-                    if entry.term != *term || entry.payload != *payload {
-                        return Err(Violation::StateMachine {
-                            node,
-                            index,
-                            expected: format!("committed {index}@{term} {payload:?}"),
-                            found: format!("committed {index}@{} {:?}", entry.term, entry.payload),
-                        });
-                    }
+                Some((term, payload)) if entry.term != *term || entry.payload != *payload => {
+                    return Err(Violation::StateMachine {
+                        node,
+                        index,
+                        expected: format!("committed {index}@{term} {payload:?}"),
+                        found: format!("committed {index}@{} {:?}", entry.term, entry.payload),
+                    });
                 }
+                Some(_) => {}
                 None if index == self.committed_index() + 1 => {
                     self.committed.push((entry.term, entry.payload.clone()));
                 }
@@ -277,7 +294,9 @@ impl Invariants {
     /// by a role change that may not outlive the step).
     pub fn leader_claimed(&mut self, node: NodeId, term: Term) -> Result<(), Violation> {
         match self.leaders.get(&term) {
-            Some(&first) if first != node => Err(Violation::TwoLeaders { term, first, second: node }),
+            Some(&first) if first != node => {
+                Err(Violation::TwoLeaders { term, first, second: node })
+            }
             Some(_) => Ok(()),
             None => {
                 self.leaders.insert(term, node);
@@ -309,43 +328,52 @@ impl Invariants {
         Ok(())
     }
 
-    /// State Machine Safety for one applied entry, and the acknowledgement at its index.
+    /// State Machine Safety for one applied entry, at-most-once application of a request, and
+    /// the acknowledgement at its index.
     pub fn applied(
         &mut self,
         node: NodeId,
         index: LogIndex,
         request: Option<RequestId>,
         action: &KvAction,
+        output: &KvOutput,
     ) -> Result<(), Violation> {
+        let this = Applied { request, action: action.clone(), output: output.clone() };
         match self.applied.get(&index) {
-            Some((first_request, first_action)) => {
-                if *first_request != request || first_action != action {
-                    return Err(Violation::StateMachine {
-                        node,
-                        index,
-                        expected: format!("applied {first_request:?} {first_action:?}"),
-                        found: format!("applied {request:?} {action:?}"),
-                    });
-                }
+            Some(first) if *first != this => {
+                return Err(Violation::StateMachine {
+                    node,
+                    index,
+                    expected: format!("applied {first:?}"),
+                    found: format!("applied {this:?}"),
+                });
             }
+            Some(_) => {}
             None => {
-                self.applied.insert(index, (request, action.clone()));
+                if let Some(request) = request {
+                    if let Some(&first) = self.applied_requests.get(&request) {
+                        return Err(Violation::AppliedTwice { request, first, second: index });
+                    }
+                    self.applied_requests.insert(request, index);
+                }
+                self.applied.insert(index, this.clone());
             }
         }
         match self.acks.get(&index) {
-            Some(acked) if Some(*acked) != request => Err(Violation::AckLost {
-                request: *acked,
-                index,
-                applied: format!("{request:?} {action:?}"),
-            }),
-            _ => Ok(()),
+            Some(acked) => check_ack(acked.0, index, &acked.1, &this),
+            None => Ok(()),
         }
     }
 
-    /// A proposal was acknowledged as committed at `index`.
-    pub fn acknowledged(&mut self, request: RequestId, index: LogIndex) -> Result<(), Violation> {
-        if let Some(&previous) = self.acks.get(&index) {
-            if previous != request {
+    /// A proposal was acknowledged as committed at `index`, with `output`.
+    pub fn acknowledged(
+        &mut self,
+        request: RequestId,
+        index: LogIndex,
+        output: &KvOutput,
+    ) -> Result<(), Violation> {
+        if let Some((previous, _)) = self.acks.get(&index) {
+            if *previous != request {
                 return Err(Violation::AckLost {
                     request,
                     index,
@@ -353,14 +381,10 @@ impl Invariants {
                 });
             }
         }
-        self.acks.insert(index, request);
+        self.acks.insert(index, (request, output.clone()));
         match self.applied.get(&index) {
-            Some((applied, action)) if *applied != Some(request) => Err(Violation::AckLost {
-                request,
-                index,
-                applied: format!("{applied:?} {action:?}"),
-            }),
-            _ => Ok(()),
+            Some(applied) => check_ack(request, index, output, applied),
+            None => Ok(()),
         }
     }
 
@@ -415,6 +439,20 @@ impl Invariants {
         }
         Ok(())
     }
+}
+
+/// An acknowledgement must name the request applied at its index, with the same output.
+fn check_ack(
+    request: RequestId,
+    index: LogIndex,
+    output: &KvOutput,
+    applied: &Applied,
+) -> Result<(), Violation> {
+    if applied.request != Some(request) || applied.output != *output {
+        let applied = format!("{applied:?}, acknowledged with {output:?}");
+        return Err(Violation::AckLost { request, index, applied });
+    }
+    Ok(())
 }
 
 /// The entry at `index` in a log that may start after index 1.
@@ -503,10 +541,32 @@ mod tests {
     fn lost_acknowledgement_is_caught() {
         let mut checker = Invariants::new();
         let acked = RequestId { client: 1, seq: 1 };
-        checker.acknowledged(acked, 5).unwrap();
+        checker.acknowledged(acked, 5, &KvOutput::Written).unwrap();
         let other = RequestId { client: 2, seq: 1 };
-        let err = checker.applied(3, 5, Some(other), &KvAction::Read { key: 0 });
+        let read = KvAction::Read { key: 0 };
+        let err = checker.applied(3, 5, Some(other), &read, &KvOutput::Read(None));
         assert!(matches!(err, Err(Violation::AckLost { index: 5, .. })));
+    }
+
+    #[test]
+    fn a_wrong_acknowledged_output_is_caught() {
+        let mut checker = Invariants::new();
+        let request = RequestId { client: 1, seq: 1 };
+        let read = KvAction::Read { key: 0 };
+        checker.applied(1, 2, Some(request), &read, &KvOutput::Read(Some(4))).unwrap();
+        let err = checker.acknowledged(request, 2, &KvOutput::Read(None));
+        assert!(matches!(err, Err(Violation::AckLost { index: 2, .. })));
+    }
+
+    #[test]
+    fn a_request_applied_twice_is_caught() {
+        let mut checker = Invariants::new();
+        let request = RequestId { client: 1, seq: 1 };
+        let write = KvAction::Write { key: 0, value: 1 };
+        checker.applied(1, 2, Some(request), &write, &KvOutput::Written).unwrap();
+        checker.applied(2, 2, Some(request), &write, &KvOutput::Written).unwrap();
+        let err = checker.applied(1, 3, Some(request), &write, &KvOutput::Written);
+        assert_eq!(err, Err(Violation::AppliedTwice { request, first: 2, second: 3 }));
     }
 
     #[test]

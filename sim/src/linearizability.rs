@@ -22,7 +22,11 @@ enum RegisterOp {
     Read(Option<Value>),
     Write(Value),
     /// A cas and whether it matched; `None` when its outcome is unknown.
-    Cas { from: Option<Value>, to: Value, matched: Option<bool> },
+    Cas {
+        from: Option<Value>,
+        to: Value,
+        matched: Option<bool>,
+    },
 }
 
 /// A register that starts unwritten (`None`).
@@ -56,7 +60,9 @@ impl Specification for Register {
 pub enum Verdict {
     Linearizable,
     /// The first key (in key order) whose register history has no linearization.
-    NotLinearizable { key: Key },
+    NotLinearizable {
+        key: Key,
+    },
 }
 
 /// Checks a whole key-value history, key by key.
@@ -161,7 +167,10 @@ mod tests {
         let unknown = op(OpKind::Write, Some(7), OpResult::Unknown, 0, 1);
         let read = |value, at| op(OpKind::Read, value, OpResult::Ok, at, at + 1);
         // Seen long after it was abandoned.
-        assert_eq!(check(&[unknown.clone(), read(None, 2), read(Some(7), 10)]), Verdict::Linearizable);
+        assert_eq!(
+            check(&[unknown.clone(), read(None, 2), read(Some(7), 10)]),
+            Verdict::Linearizable
+        );
         // Never seen.
         assert_eq!(check(&[unknown.clone(), read(None, 2)]), Verdict::Linearizable);
         // But once seen, it cannot be unseen.

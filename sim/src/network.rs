@@ -59,7 +59,12 @@ impl fmt::Display for LinkFaults {
         write!(
             f,
             "drop={:.2} duplicate={:.2} jitter={}ms spike={:.2}@{}..{}ms",
-            self.drop, self.duplicate, self.reorder_jitter, self.spike, self.spike_min, self.spike_max
+            self.drop,
+            self.duplicate,
+            self.reorder_jitter,
+            self.spike,
+            self.spike_min,
+            self.spike_max
         )
     }
 }
@@ -107,9 +112,8 @@ impl Partition {
 
 impl fmt::Display for Partition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |nodes: &[NodeId]| {
-            nodes.iter().map(|n| format!("n{n}")).collect::<Vec<_>>().join(",")
-        };
+        let list =
+            |nodes: &[NodeId]| nodes.iter().map(|n| format!("n{n}")).collect::<Vec<_>>().join(",");
         match self {
             Partition::Isolate(node) => write!(f, "isolate n{node}"),
             Partition::Split { majority, minority } => {

@@ -81,10 +81,8 @@ impl Report {
     /// A one-line summary of the run.
     pub fn summary(&self) -> String {
         let count = |result| self.history.iter().filter(|op| op.result == result).count();
-        let leader = self
-            .stats
-            .leader_after_heal
-            .map_or_else(|| "none".to_string(), |ms| format!("{ms}ms"));
+        let leader =
+            self.stats.leader_after_heal.map_or_else(|| "none".to_string(), |ms| format!("{ms}ms"));
         format!(
             "seed {}: nodes={} steps={} messages={} lost={} crashes={} leaders={} ops={} ok={} \
              fail={} refused={} unknown={} leader_after_heal={leader} linearizable={}",

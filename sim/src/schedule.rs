@@ -189,8 +189,7 @@ mod tests {
             assert_eq!(schedule.faults.last(), Some(&(8_000, Fault::HealAll)));
             for node in nodes(7) {
                 let crashes = schedule.faults.iter().filter(|(_, f)| *f == Fault::Crash(node));
-                let restarts =
-                    schedule.faults.iter().filter(|(_, f)| *f == Fault::Restart(node));
+                let restarts = schedule.faults.iter().filter(|(_, f)| *f == Fault::Restart(node));
                 assert_eq!(crashes.count(), restarts.count());
             }
         }

@@ -178,7 +178,9 @@ impl Workload {
                 }
                 now + self.config.attempt_timeout
             }
-            Err(_) => now + self.rng.between(self.config.retry_backoff.0, self.config.retry_backoff.1),
+            Err(_) => {
+                now + self.rng.between(self.config.retry_backoff.0, self.config.retry_backoff.1)
+            }
         }
     }
 
@@ -210,7 +212,8 @@ impl Workload {
             Err(_) => {
                 let c = &mut self.clients[client];
                 c.generation += 1;
-                let backoff = self.rng.between(self.config.retry_backoff.0, self.config.retry_backoff.1);
+                let backoff =
+                    self.rng.between(self.config.retry_backoff.0, self.config.retry_backoff.1);
                 Some((client, now + backoff))
             }
         }
@@ -233,7 +236,14 @@ impl Workload {
         let mut wakes = Vec::new();
         for _ in 0..self.config.clients_per_node {
             let id = self.fresh_client_id();
-            self.clients.push(Client { id, node, seq: 0, pending: None, generation: 0, dead: false });
+            self.clients.push(Client {
+                id,
+                node,
+                seq: 0,
+                pending: None,
+                generation: 0,
+                dead: false,
+            });
             wakes.push((self.clients.len() - 1, now + self.rng.between(0, self.config.think_max)));
         }
         wakes

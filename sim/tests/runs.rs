@@ -34,7 +34,12 @@ fn a_run_without_faults_answers_every_operation() {
 fn faulty_seeds_keep_every_invariant() {
     for seed in 0..20 {
         let report = run(&SimConfig { trace: TraceMode::Off, ..config(seed) });
-        assert!(report.violation.is_none(), "{:?}: {}", report.violation, report.config.replay_command());
+        assert!(
+            report.violation.is_none(),
+            "{:?}: {}",
+            report.violation,
+            report.config.replay_command()
+        );
     }
 }
 
