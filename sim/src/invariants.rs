@@ -20,7 +20,8 @@ pub enum Violation {
     /// Log Matching (§5.3): entries with the same index and term hold the same command and
     /// are preceded by the same log.
     LogMismatch { node: NodeId, index: LogIndex, term: Term, detail: String },
-    /// Leader Completeness (§5.4.1): a leader's log holds every committed entry.
+    /// Leader Completeness (§5.4.1): a leader's log holds every entry committed in an earlier
+    /// term.
     LeaderIncomplete { leader: NodeId, term: Term, index: LogIndex },
     /// State Machine Safety (§5.4.3): nodes commit and apply the same entry at each index.
     StateMachine { node: NodeId, index: LogIndex, expected: String, found: String },
@@ -102,6 +103,15 @@ struct Seen {
     prev_term: Term,
 }
 
+/// A committed entry, and the term in which it was committed.
+struct Committed {
+    term: Term,
+    payload: Payload,
+    /// The term of the first node seen committing it: the leader that did, since followers
+    /// learn commits from it. Leader Completeness binds the leaders of later terms only.
+    commit_term: Term,
+}
+
 /// What applying one entry did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Applied {
@@ -124,8 +134,8 @@ pub struct Invariants {
     /// (leader, term) pairs whose log was already checked for completeness.
     completeness_checked: HashSet<(NodeId, Term)>,
     entries: HashMap<(LogIndex, Term), Seen>,
-    /// The committed entries, index 1 first: (term, payload).
-    committed: Vec<(Term, Payload)>,
+    /// The committed entries, index 1 first.
+    committed: Vec<Committed>,
     /// The entry applied at each index, by whichever node applied it first.
     applied: HashMap<LogIndex, Applied>,
     /// Where each request was applied: a retried request must be applied once.
@@ -163,7 +173,7 @@ impl Invariants {
             self.check_log(node, log, from)?;
         }
         self.check_indexes(status)?;
-        self.record_commit(node, log, status.commit)?;
+        self.record_commit(node, status.term, log, status.commit)?;
         if status.role == Role::Leader {
             self.check_leader(node, status.term, log)?;
         }
@@ -190,7 +200,7 @@ impl Invariants {
                 _ => log[position - 1].term,
             };
             if entry.index <= committed {
-                let (term, payload) = &self.committed[entry.index as usize - 1];
+                let Committed { term, payload, .. } = &self.committed[entry.index as usize - 1];
                 if entry.term != *term || entry.payload != *payload {
                     return Err(Violation::CommittedEntryLost {
                         node,
@@ -262,6 +272,7 @@ impl Invariants {
     fn record_commit(
         &mut self,
         node: NodeId,
+        term: Term,
         log: &[Entry<KvAction>],
         commit: LogIndex,
     ) -> Result<(), Violation> {
@@ -271,7 +282,9 @@ impl Invariants {
         for index in from..=commit {
             let Some(entry) = entry_at(log, index) else { continue };
             match self.committed.get(index as usize - 1) {
-                Some((term, payload)) if entry.term != *term || entry.payload != *payload => {
+                Some(Committed { term, payload, .. })
+                    if entry.term != *term || entry.payload != *payload =>
+                {
                     return Err(Violation::StateMachine {
                         node,
                         index,
@@ -281,7 +294,11 @@ impl Invariants {
                 }
                 Some(_) => {}
                 None if index == self.committed_index() + 1 => {
-                    self.committed.push((entry.term, entry.payload.clone()));
+                    self.committed.push(Committed {
+                        term: entry.term,
+                        payload: entry.payload.clone(),
+                        commit_term: term,
+                    });
                 }
                 // A gap can only follow a compacted prefix; nothing to record yet.
                 None => {}
@@ -315,12 +332,12 @@ impl Invariants {
         self.leader_claimed(node, term)?;
         if self.completeness_checked.insert((node, term)) {
             let first = log.first().map_or(1, |e| e.index);
-            for (position, (committed_term, _)) in self.committed.iter().enumerate() {
+            for (position, committed) in self.committed.iter().enumerate() {
                 let index = position as LogIndex + 1;
-                if index < first {
+                if index < first || committed.commit_term >= term {
                     continue;
                 }
-                if entry_at(log, index).is_none_or(|e| e.term != *committed_term) {
+                if entry_at(log, index).is_none_or(|e| e.term != committed.term) {
                     return Err(Violation::LeaderIncomplete { leader: node, term, index });
                 }
             }
@@ -400,7 +417,9 @@ impl Invariants {
         let Some(first) = write.first().map(|e| e.index) else { return Ok(()) };
         let start = durable.partition_point(|e| e.index < first);
         for old in &durable[start..] {
-            let Some((term, _)) = self.committed.get(old.index as usize - 1) else { break };
+            let Some(Committed { term, .. }) = self.committed.get(old.index as usize - 1) else {
+                break;
+            };
             if old.term != *term {
                 continue;
             }
@@ -422,7 +441,7 @@ impl Invariants {
         durable_logs: &[(NodeId, &[Entry<KvAction>])],
     ) -> Result<(), Violation> {
         let majority = durable_logs.len() / 2 + 1;
-        for (position, (term, _)) in self.committed.iter().enumerate() {
+        for (position, Committed { term, .. }) in self.committed.iter().enumerate() {
             let index = position as LogIndex + 1;
             let holders = durable_logs
                 .iter()
@@ -502,6 +521,15 @@ mod tests {
         let short = [entry(1, 1, 0)];
         let err = checker.check_node(&status(2, 2, Role::Leader, 1, 1), &short, Some(1));
         assert_eq!(err, Err(Violation::LeaderIncomplete { leader: 2, term: 2, index: 2 }));
+    }
+
+    #[test]
+    fn a_stale_leader_need_not_hold_entries_committed_in_later_terms() {
+        let mut checker = Invariants::new();
+        let log = [entry(1, 3, 0)];
+        checker.check_node(&status(1, 3, Role::Leader, 1, 1), &log, Some(1)).unwrap();
+        // A candidate of term 2 that slept through term 3 may still win term 2.
+        checker.check_node(&status(2, 2, Role::Leader, 0, 0), &[], None).unwrap();
     }
 
     #[test]
