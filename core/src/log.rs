@@ -87,6 +87,9 @@ impl<A: Clone> RaftLog<A> {
     /// The position in `incoming` (contiguous entries following an entry this log matches) of the
     /// first entry this log does not already hold. `incoming.len()` when it holds them all.
     pub(crate) fn first_new(&self, incoming: &[Entry<A>]) -> usize {
+        if incoming.first().is_some_and(|e| e.index > self.last_index()) {
+            return 0; // the common case: the entries extend the log
+        }
         incoming
             .iter()
             .position(|e| self.term_at(e.index) != Some(e.term))

@@ -42,6 +42,41 @@ struct ClientSession<O> {
     recent: VecDeque<(u64, LogIndex, O)>,
 }
 
+impl<O> ClientSession<O> {
+    fn new() -> Self {
+        ClientSession { recent: VecDeque::new() }
+    }
+
+    fn lookup(&self, seq: u64) -> Earlier<'_, O> {
+        let newest = self.recent.back().map_or(0, |r| r.0);
+        if seq > newest {
+            return Earlier::Unknown; // the common case: the client's next request
+        }
+        if seq.saturating_add(SESSION_WINDOW) <= newest {
+            return Earlier::TooOld;
+        }
+        match self.recent.binary_search_by_key(&seq, |r| r.0) {
+            Ok(at) => Earlier::Applied(self.recent[at].1, &self.recent[at].2),
+            Err(_) => Earlier::Unknown,
+        }
+    }
+
+    fn remember(&mut self, seq: u64, index: LogIndex, output: O) {
+        let recent = &mut self.recent;
+        if recent.back().is_none_or(|r| r.0 < seq) {
+            // Clients number requests upwards, so this is the common case.
+            recent.push_back((seq, index, output));
+        } else {
+            let at = recent.partition_point(|r| r.0 < seq);
+            recent.insert(at, (seq, index, output));
+        }
+        let newest = recent.back().map_or(0, |r| r.0);
+        while recent.front().is_some_and(|r| r.0.saturating_add(SESSION_WINDOW) <= newest) {
+            recent.pop_front();
+        }
+    }
+}
+
 pub(crate) struct Machine<R: Reducer> {
     pub(crate) state: R::State,
     sessions: BTreeMap<u64, ClientSession<R::Output>>,
@@ -56,17 +91,9 @@ impl<R: Reducer> Machine<R> {
 
     /// What the session table knows about `request`.
     pub(crate) fn earlier_result(&self, request: RequestId) -> Earlier<'_, R::Output> {
-        let Some(session) = self.sessions.get(&request.client) else { return Earlier::Unknown };
-        let newest = session.recent.back().map_or(0, |r| r.0);
-        if request.seq > newest {
-            return Earlier::Unknown; // the common case: the client's next request
-        }
-        if request.seq.saturating_add(SESSION_WINDOW) <= newest {
-            return Earlier::TooOld;
-        }
-        match session.recent.binary_search_by_key(&request.seq, |r| r.0) {
-            Ok(at) => Earlier::Applied(session.recent[at].1, &session.recent[at].2),
-            Err(_) => Earlier::Unknown,
+        match self.sessions.get(&request.client) {
+            Some(session) => session.lookup(request.seq),
+            None => Earlier::Unknown,
         }
     }
 
@@ -75,34 +102,15 @@ impl<R: Reducer> Machine<R> {
         debug_assert_eq!(entry.index, self.applied + 1);
         self.applied = entry.index;
         let EntryPayload::Action { request, action } = &entry.payload else { return Applied::Noop };
-        match self.earlier_result(*request) {
-            Earlier::TooOld => return Applied::Expired,
-            Earlier::Applied(index, output) => {
-                return Applied::Duplicate { index, output: output.clone() }
+        let session = self.sessions.entry(request.client).or_insert_with(ClientSession::new);
+        match session.lookup(request.seq) {
+            Earlier::TooOld => Applied::Expired,
+            Earlier::Applied(index, output) => Applied::Duplicate { index, output: output.clone() },
+            Earlier::Unknown => {
+                let output = R::reduce(&mut self.state, action);
+                session.remember(request.seq, entry.index, output.clone());
+                Applied::Fresh(output)
             }
-            Earlier::Unknown => {}
-        }
-        let output = R::reduce(&mut self.state, action);
-        self.remember(*request, entry.index, output.clone());
-        Applied::Fresh(output)
-    }
-
-    fn remember(&mut self, request: RequestId, index: LogIndex, output: R::Output) {
-        let session = self
-            .sessions
-            .entry(request.client)
-            .or_insert_with(|| ClientSession { recent: VecDeque::new() });
-        let recent = &mut session.recent;
-        if recent.back().is_none_or(|r| r.0 < request.seq) {
-            // Clients number requests upwards, so this is the common case.
-            recent.push_back((request.seq, index, output));
-        } else {
-            let at = recent.partition_point(|r| r.0 < request.seq);
-            recent.insert(at, (request.seq, index, output));
-        }
-        let newest = recent.back().map_or(0, |r| r.0);
-        while recent.front().is_some_and(|r| r.0.saturating_add(SESSION_WINDOW) <= newest) {
-            recent.pop_front();
         }
     }
 }

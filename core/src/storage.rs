@@ -61,6 +61,9 @@ impl<A: Clone> DurableState<A> {
     /// Drops the stored entries that `incoming` replaces (those at or after its first index).
     fn truncate_for(&mut self, incoming: &[Entry<A>]) {
         let Some(first) = incoming.first() else { return };
+        if self.entries.last().is_none_or(|last| last.index < first.index) {
+            return; // the common case: appending after the end
+        }
         let keep = self.entries.partition_point(|e| e.index < first.index);
         self.entries.truncate(keep);
     }

@@ -208,12 +208,9 @@ impl<R: Reducer> Node<R> {
             self.proposals.invalidate_provisional();
         }
         self.emit(Event::ProposalOutcome { request, result });
-        // Settled proposals at the front of the deadline queue would otherwise stay until
-        // their deadline passes.
-        while let Some(&(_, front)) = self.proposals.deadlines.front() {
-            if self.proposals.pending.contains_key(&front) {
-                break;
-            }
+        // Proposals mostly settle in the order they were made: drop the deadline at once then.
+        // Others stay in the queue until their deadline passes (`expire_proposals`).
+        if self.proposals.deadlines.front().is_some_and(|&(_, front)| front == request) {
             self.proposals.deadlines.pop_front();
         }
     }
