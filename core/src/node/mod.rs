@@ -224,12 +224,17 @@ impl<R: Reducer> Node<R> {
         entries.truncate(contiguous);
         let log = RaftLog::from_durable(entries);
         let commit = durable.commit.min(log.last_index());
+        // An image may hold entries of a newer term than its hard state (a runtime that
+        // reordered writes, or an image built by hand): the vote it records is then from an
+        // older term and must not count in this one.
+        let term = durable.term.max(log.last_term());
+        let voted_for = if term == durable.term { durable.voted_for } else { None };
         let mut node = Node {
             rng: Rng::new(seed, config.id),
             config,
             voters,
-            term: durable.term.max(log.last_term()),
-            voted_for: durable.voted_for,
+            term,
+            voted_for,
             log,
             hard_state_dirty: false,
             persisted_commit: commit,
@@ -379,10 +384,11 @@ impl<R: Reducer> Node<R> {
         self.outputs.push_back(Output::Event(event));
     }
 
-    /// Emits every durable change not yet handed out: log entries first, then the hard state.
+    /// Emits every durable change not yet handed out. The hard state goes first, so a disk never
+    /// holds entries of a term newer than the term it records.
     fn emit_persist(&mut self) {
-        self.emit_log_writes();
         self.emit_hard_state();
+        self.emit_log_writes();
     }
 
     fn emit_log_writes(&mut self) {
