@@ -11,9 +11,9 @@
 //! Every step ends with the invariant checks on the nodes it touched; the first violation stops
 //! the run.
 use crate::invariants::{Invariants, Violation};
-use crate::network::{Fate, Loss, Network};
+use crate::network::{Fate, LinkFaults, Loss, Network, Partition};
 use crate::rng::Rng;
-use crate::schedule::{Fault, Schedule};
+use crate::schedule::{Fault, Schedule, Target};
 use crate::trace::{describe_body, Trace};
 use crate::workload::{ClientIndex, Step, Workload};
 use flotilla_core::reducers::kv::{Kv, KvAction};
@@ -21,7 +21,7 @@ use flotilla_core::{
     Config, DurableState, Event, LogIndex, Message, Millis, Node, NodeId, Output, Persist, Role,
 };
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 /// More steps than this at one virtual millisecond means the cluster spins without time
 /// moving (for instance a timer that never advances): reported instead of hanging.
@@ -133,6 +133,8 @@ pub struct Cluster {
     invariants: Invariants,
     trace: Trace,
     heal_at: Millis,
+    /// Which node each leader-targeted fault hit, by tag.
+    targets: HashMap<u32, NodeId>,
     leader_seen: bool,
     violation: Option<(Millis, Violation)>,
     stats: Stats,
@@ -157,6 +159,7 @@ impl Cluster {
             invariants: Invariants::new(),
             trace,
             heal_at: schedule.heal_at,
+            targets: HashMap::new(),
             leader_seen: false,
             violation: None,
             stats: Stats::default(),
@@ -575,21 +578,40 @@ impl Cluster {
         self.trace.line(now, || format!("FAULT {fault}"));
         match fault {
             Fault::Partition(partition) => self.network.set_partition(Some(partition)),
-            Fault::HealPartition => self.network.set_partition(None),
-            Fault::LinkFaults(faults) => self.network.set_faults(faults),
-            Fault::Crash(id) => self.crash(id),
-            Fault::Restart(id) => self.restart(id),
-            Fault::Pause(id) => {
-                let host = self.host(id);
-                if host.node.is_some() {
-                    host.paused = true;
+            Fault::IsolateLeader => {
+                if let Some(leader) = self.current_leader() {
+                    self.network.set_partition(Some(Partition::Isolate(leader)));
                 }
             }
-            Fault::Resume(id) => self.resume(id),
+            Fault::HealPartition => self.network.set_partition(None),
+            Fault::LinkFaults(faults) => self.network.set_faults(faults),
+            Fault::Crash(target) => {
+                if let Some(id) = self.hit(target) {
+                    self.crash(id);
+                }
+            }
+            Fault::Restart(target) => {
+                if let Some(id) = self.hit(target) {
+                    self.restart(id);
+                }
+            }
+            Fault::Pause(target) => {
+                if let Some(id) = self.hit(target) {
+                    let host = self.host(id);
+                    if host.node.is_some() {
+                        host.paused = true;
+                    }
+                }
+            }
+            Fault::Resume(target) => {
+                if let Some(id) = self.hit(target) {
+                    self.resume(id);
+                }
+            }
             Fault::SlowDisk(id, extra) => self.host(id).disk_extra = extra,
             Fault::HealAll => {
                 self.network.set_partition(None);
-                self.network.set_faults(crate::network::LinkFaults::NONE);
+                self.network.set_faults(LinkFaults::NONE);
                 let ids: Vec<NodeId> = self.hosts.iter().map(|h| h.id).collect();
                 for id in ids {
                     self.host(id).disk_extra = 0;
@@ -600,6 +622,39 @@ impl Cluster {
                 self.schedule(deadline, SimEvent::LeaderDeadline);
             }
         }
+    }
+
+    /// The node a fault on `target` hits: for a leader target, whoever leads at the fault's
+    /// start, and the same node again at its end.
+    fn hit(&mut self, target: Target) -> Option<NodeId> {
+        let id = match target {
+            Target::Node(id) => Some(id),
+            Target::Leader(tag) => match self.targets.get(&tag) {
+                Some(&id) => Some(id),
+                None => {
+                    let leader = self.current_leader();
+                    if let Some(id) = leader {
+                        self.targets.insert(tag, id);
+                    }
+                    leader
+                }
+            },
+        };
+        if let (Target::Leader(tag), Some(id)) = (target, id) {
+            self.trace.line(self.now, || format!("leader#{tag} is n{id}"));
+        }
+        id
+    }
+
+    /// The running, unpaused leader of the highest term, if any.
+    fn current_leader(&self) -> Option<NodeId> {
+        self.hosts
+            .iter()
+            .filter(|h| !h.paused)
+            .filter_map(|h| h.node.as_ref().map(Node::status))
+            .filter(|s| s.role == Role::Leader)
+            .max_by_key(|s| s.term)
+            .map(|s| s.id)
     }
 
     fn crash(&mut self, id: NodeId) {

@@ -2,9 +2,11 @@
 //!
 //! A schedule is a time-ordered list of [`Fault`]s, fixed before the run starts, so a trace can
 //! show it and a seed always replays the same faults. Faults come from independent tracks that
-//! overlap freely: the partition track, the link-quality track, and one track per node for
-//! crashes, pauses and slow disks. Every fault is undone by `heal_at`, when [`Fault::HealAll`]
-//! brings the whole cluster back for the liveness check.
+//! overlap freely: the partition track, the link-quality track, one track per node for crashes,
+//! pauses and slow disks, and a track aimed at whoever leads when the fault fires (Jepsen's
+//! targeted nemesis: random faults mostly hit followers). Every fault is undone by `heal_at`,
+//! when [`Fault::HealAll`] brings the whole cluster back for the liveness check; most schedules
+//! hit the leader shortly before, so the check sees a real re-election.
 //!
 //! New kinds of disturbance (membership changes, leadership transfers, connection-closed hints)
 //! are new `Fault` variants and new tracks here; the cluster applies them in one `match`.
@@ -13,23 +15,43 @@ use crate::rng::Rng;
 use flotilla_core::{Millis, NodeId};
 use std::fmt;
 
+/// The node a process fault hits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Node(NodeId),
+    /// Whoever leads when the fault starts (nobody, if no leader is known then). The tag pairs
+    /// the start of the fault with its end, which hits the same node.
+    Leader(u32),
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Node(node) => write!(f, "n{node}"),
+            Target::Leader(tag) => write!(f, "leader#{tag}"),
+        }
+    }
+}
+
 /// One scheduled disturbance.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
     /// Installs a partition (replacing any previous one).
     Partition(Partition),
+    /// Cuts whoever leads off from all others (replacing any previous partition).
+    IsolateLeader,
     /// Removes the partition.
     HealPartition,
     /// Sets the link faults in force on every link (`LinkFaults::NONE` clears them).
     LinkFaults(LinkFaults),
     /// Kills a node: its memory and any output not yet processed are lost; its durable image
     /// stays.
-    Crash(NodeId),
+    Crash(Target),
     /// Starts a crashed node again from its durable image.
-    Restart(NodeId),
+    Restart(Target),
     /// Freezes a node (a suspended tab): it handles nothing; messages to it wait.
-    Pause(NodeId),
-    Resume(NodeId),
+    Pause(Target),
+    Resume(Target),
     /// Each durable write of the node takes this many extra ms (0 restores a fast disk).
     SlowDisk(NodeId, Millis),
     /// Ends every fault: heals the network, resumes, restarts and speeds up every node.
@@ -40,15 +62,16 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::Partition(partition) => write!(f, "partition {partition}"),
+            Fault::IsolateLeader => write!(f, "isolate the leader"),
             Fault::HealPartition => write!(f, "heal partition"),
             Fault::LinkFaults(faults) if *faults == LinkFaults::NONE => {
                 write!(f, "link faults off")
             }
             Fault::LinkFaults(faults) => write!(f, "link faults {faults}"),
-            Fault::Crash(node) => write!(f, "crash n{node}"),
-            Fault::Restart(node) => write!(f, "restart n{node}"),
-            Fault::Pause(node) => write!(f, "pause n{node}"),
-            Fault::Resume(node) => write!(f, "resume n{node}"),
+            Fault::Crash(target) => write!(f, "crash {target}"),
+            Fault::Restart(target) => write!(f, "restart {target}"),
+            Fault::Pause(target) => write!(f, "pause {target}"),
+            Fault::Resume(target) => write!(f, "resume {target}"),
             Fault::SlowDisk(node, 0) => write!(f, "fast disk n{node}"),
             Fault::SlowDisk(node, extra) => write!(f, "slow disk n{node} +{extra}ms"),
             Fault::HealAll => write!(f, "heal all"),
@@ -101,9 +124,10 @@ impl Schedule {
         for &node in nodes {
             let mut t = gap(rng, 300, 5000);
             while t < heal_at {
+                let target = Target::Node(node);
                 let (start, end, length) = match rng.weighted(&[4, 3, 2]) {
-                    0 => (Fault::Crash(node), Fault::Restart(node), rng.between(20, 2500)),
-                    1 => (Fault::Pause(node), Fault::Resume(node), rng.between(50, 2500)),
+                    0 => (Fault::Crash(target), Fault::Restart(target), rng.between(20, 2500)),
+                    1 => (Fault::Pause(target), Fault::Resume(target), rng.between(50, 2500)),
                     _ => {
                         let extra = rng.between(5, 150);
                         (Fault::SlowDisk(node, extra), Fault::SlowDisk(node, 0), 3000)
@@ -116,11 +140,36 @@ impl Schedule {
             }
         }
 
+        // The leader track, and the final blow to the leader shortly before the heal.
+        let mut tag = 0;
+        let mut t = gap(rng, 500, 4000);
+        while t < heal_at {
+            let until = (t + rng.between(100, 2000)).min(heal_at);
+            tag += 1;
+            faults.extend(leader_fault(t, until, tag, rng));
+            t = until + gap(rng, 1000, 5000);
+        }
+        if rng.chance(0.8) {
+            tag += 1;
+            let t = heal_at.saturating_sub(rng.between(20, 600));
+            faults.extend(leader_fault(t, heal_at, tag, rng));
+        }
+
         faults.push((heal_at, Fault::HealAll));
         // Stable: faults at the same ms keep their track order, so an end never precedes its
         // own start.
         faults.sort_by_key(|(at, _)| *at);
         Schedule { faults, heal_at }
+    }
+}
+
+/// A fault on whoever leads at `start`, undone at `end`.
+fn leader_fault(start: Millis, end: Millis, tag: u32, rng: &mut Rng) -> [(Millis, Fault); 2] {
+    let leader = Target::Leader(tag);
+    match rng.weighted(&[2, 1, 2]) {
+        0 => [(start, Fault::Crash(leader)), (end, Fault::Restart(leader))],
+        1 => [(start, Fault::Pause(leader)), (end, Fault::Resume(leader))],
+        _ => [(start, Fault::IsolateLeader), (end, Fault::HealPartition)],
     }
 }
 
@@ -187,10 +236,12 @@ mod tests {
             let schedule = Schedule::random(&nodes(7), 8_000, &mut Rng::new(seed));
             assert!(schedule.faults.windows(2).all(|w| w[0].0 <= w[1].0));
             assert_eq!(schedule.faults.last(), Some(&(8_000, Fault::HealAll)));
-            for node in nodes(7) {
-                let crashes = schedule.faults.iter().filter(|(_, f)| *f == Fault::Crash(node));
-                let restarts = schedule.faults.iter().filter(|(_, f)| *f == Fault::Restart(node));
-                assert_eq!(crashes.count(), restarts.count());
+            let targets = nodes(7).into_iter().map(Target::Node).chain((1..20).map(Target::Leader));
+            for target in targets {
+                let count =
+                    |fault: Fault| schedule.faults.iter().filter(|(_, f)| *f == fault).count();
+                assert_eq!(count(Fault::Crash(target)), count(Fault::Restart(target)));
+                assert_eq!(count(Fault::Pause(target)), count(Fault::Resume(target)));
             }
         }
     }
