@@ -21,6 +21,7 @@
 //! written to `$CARGO_TARGET_DIR/bench-core.last` (default `target/`), and the next run prints
 //! the change against them.
 //! Usage: cargo run --release -p flotilla-core --example bench_core -- [N=200000] [REPEATS=3]
+//! [W1|W2|W3] (the last one runs a single workload, for profiling).
 use flotilla_core::{Config, DurableState, Event, Message, Node, Output, Reducer, RequestId, Role};
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -258,6 +259,16 @@ fn compare_with_last_run(figures: &[(&str, f64)]) {
 fn main() {
     let arg = |i: usize, d: u64| std::env::args().nth(i).map_or(d, |s| s.parse().expect("number"));
     let (n, reps) = (arg(1, 200_000), arg(2, 3) as usize);
+    if let Some(only) = std::env::args().nth(3) {
+        // Profiling aid: run one workload, print its runs, record nothing.
+        match only.as_str() {
+            "W1" => repeat("W1", W1_COLS, reps, || w1(n)),
+            "W2" => repeat("W2", WP_COLS, reps, || pipelined(3, n)),
+            "W3" => repeat("W3", WP_COLS, reps, || pipelined(5, n)),
+            other => panic!("unknown workload {other}: expected W1, W2 or W3"),
+        };
+        return;
+    }
     println!("flotilla-core bench: N={n} repeats={reps}");
     let m1 = repeat("W1", W1_COLS, reps, || w1(n));
     let m2 = repeat("W2", WP_COLS, reps, || pipelined(3, n));

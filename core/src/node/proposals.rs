@@ -17,7 +17,7 @@ use crate::machine::Earlier;
 use crate::{
     EntryPayload, LogIndex, MessageBody, Millis, NodeId, ProposalError, Reducer, RequestId, Term,
 };
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{btree_map, BTreeMap, VecDeque};
 use alloc::vec::Vec;
 
 type Outcome<R> =
@@ -39,10 +39,11 @@ pub(super) struct Proposals<R: Reducer> {
     deadlines: VecDeque<(Millis, RequestId)>,
     /// The term of the last entry applied.
     applied_term: Term,
-    /// Committed state + log entries not yet applied + pending actions not in the log yet;
-    /// `None` when it must be rebuilt. Kept up to date cheaply while only appends happen, so a
-    /// busy leader validates each proposal without copying the state.
-    provisional: Option<R::State>,
+    /// Committed state + log entries not yet applied + pending actions not in the log yet,
+    /// when `provisional_valid`. Kept up to date cheaply while only appends happen, so a busy
+    /// leader validates each proposal without copying the state.
+    provisional: R::State,
+    provisional_valid: bool,
 }
 
 impl<R: Reducer> Proposals<R> {
@@ -51,7 +52,8 @@ impl<R: Reducer> Proposals<R> {
             pending: BTreeMap::new(),
             deadlines: VecDeque::new(),
             applied_term: 0,
-            provisional: None,
+            provisional: R::State::default(),
+            provisional_valid: false,
         }
     }
 
@@ -60,12 +62,12 @@ impl<R: Reducer> Proposals<R> {
     }
 
     pub(super) fn invalidate_provisional(&mut self) {
-        self.provisional = None;
+        self.provisional_valid = false;
     }
 
     fn fold_into_provisional(&mut self, action: &R::Action) {
-        if let Some(state) = &mut self.provisional {
-            R::reduce(state, action);
+        if self.provisional_valid {
+            R::reduce(&mut self.provisional, action);
         }
     }
 }
@@ -81,26 +83,28 @@ impl<R: Reducer> Node<R> {
         request: RequestId,
         intent: R::Intent,
     ) -> Result<(), ProposalError<R::Rejection>> {
-        if self.proposals.pending.contains_key(&request) {
-            return Ok(());
-        }
         if let Earlier::Applied(index, output) = self.machine.earlier_result(request) {
             let result = Ok((index, output.clone()));
             self.emit(Event::ProposalOutcome { request, result });
             return Ok(());
         }
         let Some(leader) = self.leader else { return Err(ProposalError::NoLeader) };
-        let action = R::method(self.provisional_mut(), intent).map_err(ProposalError::Rejected)?;
-        self.proposals.fold_into_provisional(&action);
+        self.refresh_provisional();
+        let proposals = &mut self.proposals;
+        let btree_map::Entry::Vacant(slot) = proposals.pending.entry(request) else {
+            return Ok(()); // still pending: the one outcome will answer this call too
+        };
+        let action = R::method(&proposals.provisional, intent).map_err(ProposalError::Rejected)?;
+        R::reduce(&mut proposals.provisional, &action);
         let deadline = now + self.config.proposal_timeout;
-        let pending = Pending {
+        let forward_term = self.term;
+        slot.insert(Pending {
             action: action.clone(),
-            forward_term: self.term,
+            forward_term,
             deadline,
             awaiting_leader: false,
-        };
-        self.proposals.pending.insert(request, pending);
-        self.proposals.deadlines.push_back((deadline, request));
+        });
+        proposals.deadlines.push_back((deadline, request));
         self.submit(leader, request, action);
         Ok(())
     }
@@ -109,9 +113,10 @@ impl<R: Reducer> Node<R> {
     /// not yet applied, then this node's proposals that have not reached its log. A retried
     /// request may be counted twice here until it commits.
     pub fn provisional_state(&self) -> R::State {
-        match &self.proposals.provisional {
-            Some(state) => state.clone(),
-            None => self.compute_provisional(),
+        if self.proposals.provisional_valid {
+            self.proposals.provisional.clone()
+        } else {
+            self.compute_provisional()
         }
     }
 
@@ -131,12 +136,11 @@ impl<R: Reducer> Node<R> {
         state
     }
 
-    fn provisional_mut(&mut self) -> &mut R::State {
-        let state = match self.proposals.provisional.take() {
-            Some(state) => state,
-            None => self.compute_provisional(),
-        };
-        self.proposals.provisional.insert(state)
+    fn refresh_provisional(&mut self) {
+        if !self.proposals.provisional_valid {
+            self.proposals.provisional = self.compute_provisional();
+            self.proposals.provisional_valid = true;
+        }
     }
 
     /// Appends the action (when `leader` is us) or forwards it to `leader`.
