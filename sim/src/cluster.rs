@@ -359,6 +359,7 @@ impl Cluster {
         let Cluster { hosts, invariants, trace, stats, violation, .. } = self;
         let host = &mut hosts[index];
         let Some(node) = host.node.as_mut() else { return };
+        let mut event_violation = None;
         while let Some(output) = node.poll_output() {
             let found = match &output {
                 Output::Persist(Persist::Entries { entries }) => {
@@ -390,11 +391,14 @@ impl Cluster {
             };
             host.outbox.push_back(output);
             if let Err(found) = found {
-                violation.get_or_insert((now, found));
+                event_violation.get_or_insert(found);
             }
         }
+        // The node's log and indexes are checked even after an event broke a rule: what its log
+        // shows usually explains the event better.
         if violation.is_none() {
-            if let Err(found) = invariants.check_node(&node.status(), node.log(), changed_from) {
+            let checked = invariants.check_node(&node.status(), node.log(), changed_from);
+            if let Some(found) = checked.err().or(event_violation) {
                 *violation = Some((now, found));
             }
         }
