@@ -52,6 +52,10 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// Encodes a message with its header.
+///
+/// # Panics
+/// Only if the action type's `Serialize` uses a serde feature postcard cannot encode (a
+/// sequence or map of unknown length): a bug in that type, never a matter of input.
 pub fn encode<A: Serialize>(message: &Message<A>) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(64);
     bytes.extend_from_slice(&MAGIC);

@@ -47,8 +47,10 @@ pub struct Message<A> {
     pub body: MessageBody<A>,
 }
 
-/// What a message is about. Request/response pairs sit next to each other.
+/// What a message is about. Request/response pairs sit next to each other. More kinds come
+/// with membership changes, snapshots and reads, hence `non_exhaustive`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum MessageBody<A> {
     /// A candidate asks for a vote. For a pre-vote, `Message::term` is the term the sender
     /// *would* campaign in; its real term has not moved yet (so a pre-vote never disrupts).

@@ -7,7 +7,9 @@
 use crate::{LogIndex, NodeId};
 use alloc::collections::VecDeque;
 
+/// How a leader currently replicates to a follower (snapshot transfer will join these).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReplicationState {
     /// Looking for the point where the logs match; one append in flight at most.
     Probe,
@@ -88,7 +90,7 @@ impl Progress {
     pub(crate) fn is_current_rejection(&self, rejected_index: LogIndex) -> bool {
         match self.state {
             ReplicationState::Replicate => rejected_index > self.match_index,
-            ReplicationState::Probe => rejected_index + 1 == self.next_index,
+            ReplicationState::Probe => rejected_index.checked_add(1) == Some(self.next_index),
         }
     }
 

@@ -8,7 +8,7 @@ use crate::{Entry, EntryPayload, LogIndex, MessageBody, Millis, NodeId, Reducer,
 impl<R: Reducer> Node<R> {
     pub(super) fn reset_election_timer(&mut self, now: Millis) {
         let (low, high) = (self.config.election_timeout_min, self.config.election_timeout_max);
-        self.election_deadline = now + self.rng.in_range(low, high);
+        self.election_deadline = now.saturating_add(self.rng.in_range(low, high));
     }
 
     /// Whether this node currently vouches for a live leader, and so refuses to help start an
@@ -22,7 +22,7 @@ impl<R: Reducer> Node<R> {
             Role::Leader => true,
             _ => {
                 self.leader.is_some()
-                    && now < self.leader_contact + self.config.election_timeout_min
+                    && now < self.leader_contact.saturating_add(self.config.election_timeout_min)
             }
         }
     }
@@ -74,7 +74,9 @@ impl<R: Reducer> Node<R> {
     /// Starts an election now instead of waiting for the election timeout (with PreVote on, a
     /// pre-vote round first). Does nothing on a leader or on a node that is not a voter.
     pub fn campaign(&mut self, now: Millis) {
-        if self.role == Role::Leader || !self.voters.contains(&self.config.id) {
+        // A term at the very top of the range (only hostile input gets there) has no successor.
+        let can_campaign = self.term < Term::MAX && self.voters.contains(&self.config.id);
+        if self.role == Role::Leader || !can_campaign {
             self.reset_election_timer(now);
         } else if self.config.pre_vote {
             self.votes.clear();
@@ -97,7 +99,7 @@ impl<R: Reducer> Node<R> {
     }
 
     fn request_votes(&mut self, now: Millis, pre_vote: bool) {
-        let term = if pre_vote { self.term + 1 } else { self.term };
+        let term = if pre_vote { self.term.saturating_add(1) } else { self.term };
         let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
         for i in 0..self.voters.len() {
             let voter = self.voters[i];
@@ -193,8 +195,8 @@ impl<R: Reducer> Node<R> {
         let id = self.config.id;
         self.peers =
             self.voters.iter().filter(|&&v| v != id).map(|&v| Progress::new(v, next)).collect();
-        self.heartbeat_deadline = now + self.config.heartbeat_interval;
-        self.quorum_deadline = now + self.config.election_timeout_min;
+        self.heartbeat_deadline = now.saturating_add(self.config.heartbeat_interval);
+        self.quorum_deadline = now.saturating_add(self.config.election_timeout_min);
         // Section 5.4.2: a leader commits entries of earlier terms only through an entry of its
         // own, so it appends one at once.
         self.log.push(Entry { term: self.term, index: next, payload: EntryPayload::Noop });
@@ -222,7 +224,7 @@ impl<R: Reducer> Node<R> {
             peer.recently_active = false;
         }
         if heard >= self.quorum() {
-            self.quorum_deadline = now + self.config.election_timeout_min;
+            self.quorum_deadline = now.saturating_add(self.config.election_timeout_min);
         } else {
             self.become_follower(now, self.term, None);
         }

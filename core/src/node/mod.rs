@@ -307,7 +307,7 @@ impl<R: Reducer> Node<R> {
             }
             if self.role == Role::Leader && now >= self.heartbeat_deadline {
                 self.broadcast_heartbeats();
-                self.heartbeat_deadline = now + self.config.heartbeat_interval;
+                self.heartbeat_deadline = now.saturating_add(self.config.heartbeat_interval);
             }
         } else if now >= self.election_deadline {
             self.campaign(now);

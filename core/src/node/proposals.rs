@@ -96,7 +96,7 @@ impl<R: Reducer> Node<R> {
         };
         let action = R::method(&proposals.provisional, intent).map_err(ProposalError::Rejected)?;
         R::reduce(&mut proposals.provisional, &action);
-        let deadline = now + self.config.proposal_timeout;
+        let deadline = now.saturating_add(self.config.proposal_timeout);
         let forward_term = self.term;
         slot.insert(Pending {
             action: action.clone(),

@@ -16,7 +16,8 @@ fn is_well_formed<A>(
 ) -> bool {
     let mut expected = (prev_index, prev_term);
     entries.iter().all(|e| {
-        let ok = e.index == expected.0 + 1 && e.term >= expected.1 && e.term <= term;
+        let ok =
+            expected.0.checked_add(1) == Some(e.index) && e.term >= expected.1 && e.term <= term;
         expected = (e.index, e.term);
         ok
     })
@@ -33,13 +34,20 @@ impl<R: Reducer> Node<R> {
         {
             sent = true;
         }
-        let progress = &mut self.peers[peer];
-        let known = self.commit.min(progress.match_index);
-        if !sent && known > progress.commit_sent {
-            progress.commit_sent = known;
-            let to = progress.id;
-            self.send(to, self.term, MessageBody::Heartbeat { commit: known });
+        let progress = &self.peers[peer];
+        if !sent && self.commit.min(progress.match_index) > progress.commit_sent {
+            self.send_heartbeat(peer);
         }
+    }
+
+    /// A heartbeat carries the commit index only as far as the follower is known to match, so
+    /// the follower can adopt it whatever else its log holds.
+    fn send_heartbeat(&mut self, peer: usize) {
+        let progress = &mut self.peers[peer];
+        let commit = self.commit.min(progress.match_index);
+        progress.commit_sent = progress.commit_sent.max(commit);
+        let to = progress.id;
+        self.send(to, self.term, MessageBody::Heartbeat { commit });
     }
 
     /// Sends `peer` one append starting at its next index, possibly with no entries (then it
@@ -67,11 +75,7 @@ impl<R: Reducer> Node<R> {
 
     pub(super) fn broadcast_heartbeats(&mut self) {
         for peer in 0..self.peers.len() {
-            let progress = &mut self.peers[peer];
-            let commit = self.commit.min(progress.match_index);
-            progress.commit_sent = progress.commit_sent.max(commit);
-            let to = progress.id;
-            self.send(to, self.term, MessageBody::Heartbeat { commit });
+            self.send_heartbeat(peer);
         }
     }
 
