@@ -45,6 +45,8 @@ pub enum Violation {
     NotLinearizable { key: u64 },
     /// The simulation could not make progress in virtual time (a livelock in the node).
     Stuck { detail: String },
+    /// The run panicked (in the core, or in the simulator).
+    Panicked { message: String },
 }
 
 impl fmt::Display for Violation {
@@ -92,6 +94,7 @@ impl fmt::Display for Violation {
                 write!(f, "linearizability: history of key {key} has no linearization")
             }
             Violation::Stuck { detail } => write!(f, "stuck: {detail}"),
+            Violation::Panicked { message } => write!(f, "panicked: {message}"),
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::trace::{Trace, TraceMode};
 use crate::workload::{Workload, WorkloadConfig};
 use flotilla_core::{Config, Millis, NodeId};
 use std::ops::Range;
+use std::panic;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -180,7 +181,7 @@ pub struct SeedOutcome {
 }
 
 /// Runs every seed in `seeds` with `template`'s other settings, on `threads` threads. The
-/// outcomes come back in seed order.
+/// outcomes come back in seed order; a seed that panics counts as a violation.
 pub fn run_seeds(seeds: Range<u64>, template: &SimConfig, threads: usize) -> Vec<SeedOutcome> {
     let next = AtomicU64::new(seeds.start);
     let outcomes = Mutex::new(Vec::new());
@@ -192,11 +193,22 @@ pub fn run_seeds(seeds: Range<u64>, template: &SimConfig, threads: usize) -> Vec
                     break;
                 }
                 let config = SimConfig { seed, trace: TraceMode::Off, ..template.clone() };
-                let report = run(&config);
-                let outcome = SeedOutcome {
-                    config,
-                    violation: report.violation,
-                    linearizable: report.linearizable,
+                // A panic is a finding like any other: report it with its seed and go on.
+                let outcome = match panic::catch_unwind(|| run(&config)) {
+                    Ok(report) => SeedOutcome {
+                        config,
+                        violation: report.violation,
+                        linearizable: report.linearizable,
+                    },
+                    Err(payload) => {
+                        let message = payload
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| payload.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "(no message)".into());
+                        let violation = Some((0, Violation::Panicked { message }));
+                        SeedOutcome { config, violation, linearizable: false }
+                    }
                 };
                 outcomes.lock().expect("no thread panics holding the lock").push(outcome);
             });
