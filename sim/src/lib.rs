@@ -13,7 +13,7 @@
 //! ```
 //!
 //! Layout:
-//! - [`run`]: one seed end to end, and batches of seeds over threads.
+//! - [`mod@run`]: one seed end to end, and batches of seeds over threads.
 //! - [`cluster`]: the nodes, their runtimes (durable image, output queue) and the event loop.
 //! - [`network`]: latency, link faults and partitions.
 //! - [`schedule`]: the fault schedule drawn from the seed.
@@ -22,6 +22,15 @@
 //! - [`history`] and [`linearizability`]: the client history and its checker.
 //! - [`trace`]: the readable trace of a run.
 //! - [`rng`]: the seeded random streams.
+//!
+//! Where new features go (issue 3):
+//! - a new disturbance (membership change, leadership transfer, a connection-closed hint, late
+//!   or true) is a [`schedule::Fault`] variant drawn by a track in [`schedule`], applied in
+//!   `Cluster::apply_fault`; nodes are looked up by id, so nodes can join after the start;
+//! - a new kind of client operation (a ReadIndex read) is a [`workload::Step`] the cluster
+//!   carries out, recorded as an [`history::Op`] like the others;
+//! - compaction needs no change to the checks: they locate entries by index, never by position
+//!   in a log, and skip what a log no longer holds.
 pub mod cluster;
 pub mod history;
 pub mod invariants;

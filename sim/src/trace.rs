@@ -5,6 +5,7 @@
 //! can prove two runs of one seed identical. A plain run skips the formatting entirely.
 use flotilla_core::reducers::kv::KvAction;
 use flotilla_core::{Entry, EntryPayload, MessageBody, Millis};
+use std::io::{self, Write};
 
 /// Where trace lines go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +42,8 @@ impl Trace {
             self.hash = (self.hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
         }
         if self.mode == TraceMode::Print {
-            println!("{line}");
+            // A reader that stops early (`| head`) is no reason to fail the run.
+            let _ = writeln!(io::stdout().lock(), "{line}");
         }
     }
 
