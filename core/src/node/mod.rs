@@ -7,6 +7,7 @@
 //! node, forwarding, outcomes, the provisional state). This file holds the public surface, the
 //! output queue and the timers that tie them together.
 mod election;
+mod pending;
 mod proposals;
 mod replication;
 

@@ -12,12 +12,13 @@
 //! no copy can commit any more: the proposal is reported `LeaderChanged`. A leader that refuses
 //! (it is no longer leader) makes the proposer wait for a leader of a newer term and forward
 //! again; retries are safe because the session table applies a request once.
+use super::pending::PendingTable;
 use super::{Event, Node, Role};
 use crate::machine::Earlier;
 use crate::{
     EntryPayload, LogIndex, MessageBody, Millis, NodeId, ProposalError, Reducer, RequestId, Term,
 };
-use alloc::collections::{btree_map, BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 type Outcome<R> =
@@ -33,7 +34,7 @@ struct Pending<A> {
 }
 
 pub(super) struct Proposals<R: Reducer> {
-    pending: BTreeMap<RequestId, Pending<R::Action>>,
+    pending: PendingTable<Pending<R::Action>>,
     /// `(deadline, request)` in proposal order, hence in deadline order (the timeout is fixed
     /// and time never goes back). Entries of settled proposals are skipped lazily.
     deadlines: VecDeque<(Millis, RequestId)>,
@@ -49,7 +50,7 @@ pub(super) struct Proposals<R: Reducer> {
 impl<R: Reducer> Proposals<R> {
     pub(super) fn new() -> Self {
         Proposals {
-            pending: BTreeMap::new(),
+            pending: PendingTable::new(),
             deadlines: VecDeque::new(),
             applied_term: 0,
             provisional: R::State::default(),
@@ -91,19 +92,16 @@ impl<R: Reducer> Node<R> {
         let Some(leader) = self.leader else { return Err(ProposalError::NoLeader) };
         self.refresh_provisional();
         let proposals = &mut self.proposals;
-        let btree_map::Entry::Vacant(slot) = proposals.pending.entry(request) else {
+        if proposals.pending.contains(request) {
             return Ok(()); // still pending: the one outcome will answer this call too
-        };
+        }
         let action = R::method(&proposals.provisional, intent).map_err(ProposalError::Rejected)?;
         R::reduce(&mut proposals.provisional, &action);
         let deadline = now.saturating_add(self.config.proposal_timeout);
         let forward_term = self.term;
-        slot.insert(Pending {
-            action: action.clone(),
-            forward_term,
-            deadline,
-            awaiting_leader: false,
-        });
+        let pending =
+            Pending { action: action.clone(), forward_term, deadline, awaiting_leader: false };
+        proposals.pending.insert(request, pending);
         proposals.deadlines.push_back((deadline, request));
         self.submit(leader, request, action);
         Ok(())
@@ -128,8 +126,8 @@ impl<R: Reducer> Node<R> {
                 R::reduce(&mut state, action);
             }
         }
-        for (request, pending) in &self.proposals.pending {
-            if !unapplied.iter().any(|e| e.request() == Some(*request)) {
+        for (request, pending) in self.proposals.pending.iter() {
+            if !unapplied.iter().any(|e| e.request() == Some(request)) {
                 R::reduce(&mut state, &pending.action);
             }
         }
@@ -175,7 +173,7 @@ impl<R: Reducer> Node<R> {
     }
 
     pub(super) fn handle_propose_rejected(&mut self, request: RequestId) {
-        if let Some(pending) = self.proposals.pending.get_mut(&request) {
+        if let Some(pending) = self.proposals.pending.get_mut(request) {
             pending.awaiting_leader = true;
             self.forward_awaiting_proposals();
         }
@@ -194,7 +192,7 @@ impl<R: Reducer> Node<R> {
             .map(|(request, p)| {
                 p.awaiting_leader = false;
                 p.forward_term = term;
-                (*request, p.action.clone())
+                (request, p.action.clone())
             })
             .collect();
         for (request, action) in ready {
@@ -205,7 +203,7 @@ impl<R: Reducer> Node<R> {
 
     /// Reports the outcome of `request` if it was proposed here.
     pub(super) fn settle_proposal(&mut self, request: RequestId, result: Outcome<R>) {
-        if self.proposals.pending.remove(&request).is_none() {
+        if self.proposals.pending.remove(request).is_none() {
             return;
         }
         if result.is_err() {
@@ -226,12 +224,15 @@ impl<R: Reducer> Node<R> {
             return;
         }
         self.proposals.applied_term = term;
+        if self.proposals.pending.is_empty() {
+            return;
+        }
         let dropped: Vec<RequestId> = self
             .proposals
             .pending
             .iter()
             .filter(|(_, p)| p.forward_term < term)
-            .map(|(request, _)| *request)
+            .map(|(request, _)| request)
             .collect();
         for request in dropped {
             self.settle_proposal(request, Err(ProposalError::LeaderChanged));
@@ -245,7 +246,7 @@ impl<R: Reducer> Node<R> {
             }
             self.proposals.deadlines.pop_front();
             // The same request id may have been proposed again since, with a later deadline.
-            if self.proposals.pending.get(&request).is_some_and(|p| p.deadline <= now) {
+            if self.proposals.pending.get_mut(request).is_some_and(|p| p.deadline <= now) {
                 self.settle_proposal(request, Err(ProposalError::TimedOut));
             }
         }
