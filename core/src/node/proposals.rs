@@ -16,7 +16,8 @@ use super::pending::PendingTable;
 use super::{Event, Node, Role};
 use crate::machine::Earlier;
 use crate::{
-    EntryPayload, LogIndex, MessageBody, Millis, NodeId, ProposalError, Reducer, RequestId, Term,
+    Entry, EntryPayload, LogIndex, MessageBody, Millis, NodeId, ProposalError, Reducer, RequestId,
+    Term,
 };
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -153,7 +154,7 @@ impl<R: Reducer> Node<R> {
     fn append_action(&mut self, request: RequestId, action: R::Action) {
         let index = self.log.last_index() + 1;
         let payload = EntryPayload::Action { request, action };
-        self.log.push(crate::Entry { term: self.term, index, payload });
+        self.log.push(Entry { term: self.term, index, payload });
         self.needs_flush = true;
     }
 

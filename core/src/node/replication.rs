@@ -3,7 +3,9 @@
 //! progress, and how the commit index advances and committed entries are applied.
 use super::{Event, Node, Output, Role};
 use crate::machine::Applied;
-use crate::{Entry, LogIndex, MessageBody, Millis, NodeId, ProposalError, Reducer, Term};
+use crate::{
+    Entry, EntryPayload, LogIndex, MessageBody, Millis, NodeId, ProposalError, Reducer, Term,
+};
 use alloc::vec::Vec;
 
 /// Whether an append's entries could have come from a leader of `term`: consecutive indices right
@@ -211,7 +213,7 @@ impl<R: Reducer> Node<R> {
             let outcome = match applied {
                 Applied::Noop => None,
                 Applied::Fresh(output) => {
-                    if let crate::EntryPayload::Action { action, .. } = &entry.payload {
+                    if let EntryPayload::Action { action, .. } = &entry.payload {
                         let event = Event::Applied {
                             index: entry.index,
                             request,
