@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use flotilla_signal_protocol::IceServer;
-use signal_server::{app, Config, Limits, Shutdown};
+use signal_server::{serve, Config, Limits, Shutdown};
 
 /// How long shutdown waits for sessions to send their close frames.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -113,7 +113,6 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shutdown = config.shutdown.clone();
     tracing::info!(
         %addr,
         static_dir = %config.static_dir.display(),
@@ -121,22 +120,23 @@ async fn main() -> ExitCode {
         ice_servers = config.ice_servers.len(),
         "signal server listening"
     );
-    let on_signal = {
-        let shutdown = shutdown.clone();
-        async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down");
-            shutdown.trigger();
+    let shutdown = config.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        shutdown.trigger();
+    });
+    match serve(listener, config, SHUTDOWN_GRACE).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            tracing::warn!("some sessions did not close within {SHUTDOWN_GRACE:?}");
+            ExitCode::SUCCESS
         }
-    };
-    if let Err(error) = axum::serve(listener, app(config)).with_graceful_shutdown(on_signal).await {
-        tracing::error!("server failed: {error}");
-        return ExitCode::FAILURE;
+        Err(error) => {
+            tracing::error!("server failed: {error}");
+            ExitCode::FAILURE
+        }
     }
-    if !shutdown.wait_for_sessions(SHUTDOWN_GRACE).await {
-        tracing::warn!("some sessions did not close within {SHUTDOWN_GRACE:?}");
-    }
-    ExitCode::SUCCESS
 }
 
 /// Completes on SIGINT or SIGTERM.
@@ -201,7 +201,7 @@ mod tests {
         assert_eq!(config.ice_servers[0].username.as_deref(), Some("u"));
         let bad = Args::try_parse_from(["signal-server", "--ice-servers", "{"]).unwrap();
         assert!(bad.config().is_err());
-        let bad = Args::try_parse_from(["signal-server", "--idle-timeout-secs", "-1"]).unwrap();
+        let bad = Args::try_parse_from(["signal-server", "--idle-timeout-secs=-1"]).unwrap();
         assert!(bad.config().is_err());
     }
 }

@@ -283,6 +283,7 @@ impl Session {
     /// Closes the socket as `end` requires and updates the room.
     async fn finish(mut self, end: End) {
         let state = Arc::clone(&self.state);
+        let too_large = matches!(end, End::TooLarge);
         let (close, reason, leave) = match end {
             End::Closed => (None, "", true),
             End::Idle => (Some(close_code::GOING_AWAY), "idle timeout", true),
@@ -319,8 +320,13 @@ impl Session {
             let frame = CloseFrame { code, reason: reason.into() };
             let _ = timeout(CLOSE_GRACE, self.socket.send(Message::Close(Some(frame)))).await;
         }
-        // Wait briefly for the client's close frame so it reads ours before the TCP close.
+        // Wait briefly for the client's close frame so it reads ours before the TCP close: a
+        // socket closed with unread input sends a reset, which can destroy what we sent last.
         let _ = timeout(CLOSE_GRACE, async {
+            if too_large {
+                // The rest of the oversize frame cannot be read past; just hold the socket.
+                std::future::pending::<()>().await;
+            }
             while let Some(Ok(message)) = self.socket.recv().await {
                 if matches!(message, Message::Close(_)) {
                     break;
