@@ -225,9 +225,9 @@ impl<R: Reducer> Node<R> {
         entries.truncate(contiguous);
         let log = RaftLog::from_durable(entries);
         let commit = durable.commit.min(log.last_index());
-        // An image may hold entries of a newer term than its hard state (a runtime that
-        // reordered writes, or an image built by hand): the vote it records is then from an
-        // older term and must not count in this one.
+        // Entries are written before the hard state, so a crash in between can leave entries
+        // of a newer term than the one recorded: the recorded vote is then from an older term
+        // and must not count in this one.
         let term = durable.term.max(log.last_term());
         let voted_for = if term == durable.term { durable.voted_for } else { None };
         let mut node = Node {
@@ -385,11 +385,13 @@ impl<R: Reducer> Node<R> {
         self.outputs.push_back(Output::Event(event));
     }
 
-    /// Emits every durable change not yet handed out. The hard state goes first, so a disk never
-    /// holds entries of a term newer than the term it records.
+    /// Emits every durable change not yet handed out, entries first: the commit index in a hard
+    /// state must only ever cover entries already written, or a crash between the two writes
+    /// would leave a disk claiming that stale entries it still holds are committed. (A crash the
+    /// other way round leaves entries newer than the recorded term; `restart` handles that.)
     fn emit_persist(&mut self) {
-        self.emit_hard_state();
         self.emit_log_writes();
+        self.emit_hard_state();
     }
 
     fn emit_log_writes(&mut self) {
