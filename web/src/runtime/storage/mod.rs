@@ -21,12 +21,19 @@
 //! truncating a conflicting suffix rewrites one segment and deletes the ones after it;
 //! compaction (a snapshot) deletes whole segments below it.
 //!
-//! Writes go in an order that keeps what a reload reads consistent: segment data before the
+//! # Flushing
+//! Changes are made in memory and written by [`DurableStore::flush`]. One `setItem` costs about
+//! 20 µs in Chromium whatever its size (measured: 20 µs for 16 characters, 50 µs for 4096), so a
+//! runtime applies every `Persist` of one batch of node outputs, flushes once, and only then
+//! transmits the batch's messages: persist-before-send holds, at one write per key per batch.
+//!
+//! A flush writes in an order that keeps what a reload reads consistent: segment data before the
 //! `log` key that lists it, and deletions after the `log` key stops listing them.
 //!
 //! # Errors
-//! A failed write (the quota is full) leaves the stored state valid but behind this object's
+//! A failed flush (the quota is full) leaves the stored state valid but behind this object's
 //! view: the runtime must not send anything that depended on it, and should stop the node.
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::DeserializeOwned;
@@ -38,9 +45,9 @@ pub mod identity;
 pub mod text;
 
 /// A segment is sealed once it holds this many bytes of encoded entries. Small enough that
-/// rewriting it on every append costs microseconds; large enough that a long log is a few
-/// hundred keys, not thousands.
-pub const SEGMENT_BYTES: usize = 4096;
+/// rewriting it on every flush costs little more than the fixed cost of a write; large enough
+/// that a long log is hundreds of keys, not tens of thousands.
+pub const SEGMENT_BYTES: usize = 2048;
 
 /// Which entries the `log` key says are stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,9 +86,17 @@ impl fmt::Display for StoreError {
 pub struct DurableStore {
     storage: Storage,
     prefix: String,
+    /// The log index as of the last change, and as last written.
     meta: LogMeta,
+    stored_meta: LogMeta,
     /// The last segment, kept decoded so an append only encodes and writes it.
     tail: Segment,
+    /// The tail changed since it was last written.
+    tail_dirty: bool,
+    /// Values changed since the last flush, by key name (the newest write of a key wins).
+    pending: BTreeMap<String, Vec<u8>>,
+    /// Segments to delete once the written `log` key no longer lists them.
+    doomed: Vec<u64>,
 }
 
 impl DurableStore {
@@ -92,16 +107,52 @@ impl DurableStore {
             storage,
             prefix: prefix.to_owned(),
             meta: LogMeta::default(),
+            stored_meta: LogMeta::default(),
             tail: Segment::default(),
+            tail_dirty: false,
+            pending: BTreeMap::new(),
+            doomed: Vec::new(),
         };
         if let Some(meta) = store.read::<LogMeta>("log", "log index")? {
             store.tail = match meta.starts.last() {
                 Some(&start) => store.load_segment(start)?,
                 None => Segment::starting_at(meta.first),
             };
+            store.stored_meta = meta.clone();
             store.meta = meta;
         }
         Ok(store)
+    }
+
+    /// Writes every change since the last flush. Nothing that depends on those changes may be
+    /// transmitted before this returns `Ok`.
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        if self.tail_dirty {
+            self.write(&segment_name(self.tail.start), &self.tail.bytes)?;
+            self.tail_dirty = false;
+        }
+        while let Some((name, bytes)) = self.pending.pop_first() {
+            if let Err(error) = self.write(&name, &bytes) {
+                self.pending.insert(name, bytes);
+                return Err(error);
+            }
+        }
+        if self.meta != self.stored_meta {
+            self.write("log", &postcard::to_allocvec(&self.meta).map_err(StoreError::Encode)?)?;
+            self.stored_meta = self.meta.clone();
+        }
+        for start in std::mem::take(&mut self.doomed) {
+            if !self.meta.starts.contains(&start) {
+                // A segment left behind is never read again; failing to delete it is harmless.
+                let _ = self.storage.remove_item(&self.key(&segment_name(start)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether there are changes that [`flush`](Self::flush) has not written yet.
+    pub fn has_unflushed(&self) -> bool {
+        self.tail_dirty || !self.pending.is_empty() || self.meta != self.stored_meta
     }
 
     pub fn hard_state<H: DeserializeOwned>(&self) -> Result<Option<H>, StoreError> {
@@ -109,7 +160,9 @@ impl DurableStore {
     }
 
     pub fn set_hard_state<H: Serialize>(&mut self, hard_state: &H) -> Result<(), StoreError> {
-        self.write("hard", &postcard::to_allocvec(hard_state).map_err(StoreError::Encode)?)
+        let bytes = postcard::to_allocvec(hard_state).map_err(StoreError::Encode)?;
+        self.pending.insert("hard".to_owned(), bytes);
+        Ok(())
     }
 
     /// Drops every stored entry at index `first_index` or above, then appends `entries` there
@@ -123,38 +176,43 @@ impl DurableStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut meta = self.meta.clone();
-        let mut removed = Vec::new();
-        let contiguous =
-            !meta.starts.is_empty() && first_index >= meta.first && first_index <= self.tail.end();
+        let frames = entries
+            .iter()
+            .map(|entry| postcard::to_allocvec(entry).map_err(StoreError::Encode))
+            .collect::<Result<Vec<_>, _>>()?;
+        let contiguous = !self.meta.starts.is_empty()
+            && first_index >= self.meta.first
+            && first_index <= self.tail.end();
         if contiguous {
             // Keep segments up to the one holding `first_index`, and cut that one there.
-            let keep = meta.starts.partition_point(|&start| start <= first_index).max(1);
-            removed.extend(meta.starts.drain(keep..));
-            let start = meta.starts[keep - 1];
+            let keep = self.meta.starts.partition_point(|&start| start <= first_index).max(1);
+            let removed: Vec<u64> = self.meta.starts.drain(keep..).collect();
+            let start = self.meta.starts[keep - 1];
             if start != self.tail.start {
                 self.tail = self.load_segment(start)?;
             }
+            self.forget_segments(removed);
             self.tail.truncate(first_index);
         } else {
-            removed.append(&mut meta.starts);
-            meta.first = first_index;
+            let removed = std::mem::take(&mut self.meta.starts);
+            self.forget_segments(removed);
+            self.meta.first = first_index;
             self.tail = Segment::starting_at(first_index);
         }
-        if meta.starts.is_empty() {
-            meta.starts.push(first_index);
+        if self.meta.starts.is_empty() {
+            self.meta.starts.push(first_index);
         }
-        for entry in entries {
-            let frame = postcard::to_allocvec(entry).map_err(StoreError::Encode)?;
+        for frame in frames {
             if !self.tail.is_empty() && self.tail.bytes.len() + frame.len() > SEGMENT_BYTES {
-                self.write_segment(&self.tail)?;
-                self.tail = Segment::starting_at(self.tail.end());
-                meta.starts.push(self.tail.start);
+                let next = Segment::starting_at(self.tail.end());
+                let sealed = std::mem::replace(&mut self.tail, next);
+                self.pending.insert(segment_name(sealed.start), sealed.bytes);
+                self.meta.starts.push(self.tail.start);
             }
             self.tail.push(&frame);
         }
-        self.write_segment(&self.tail)?;
-        self.commit_meta(meta, &removed)
+        self.tail_dirty = true;
+        Ok(())
     }
 
     /// Every live entry, in index order, with the index of the first.
@@ -201,19 +259,23 @@ impl DurableStore {
         last_included: u64,
         snapshot: &S,
     ) -> Result<(), StoreError> {
-        self.write("snap", &postcard::to_allocvec(snapshot).map_err(StoreError::Encode)?)?;
-        let mut meta = self.meta.clone();
-        meta.first = meta.first.max(last_included + 1);
-        if self.tail.end() <= meta.first {
+        let bytes = postcard::to_allocvec(snapshot).map_err(StoreError::Encode)?;
+        self.pending.insert("snap".to_owned(), bytes);
+        self.meta.first = self.meta.first.max(last_included + 1);
+        if self.tail.end() <= self.meta.first {
             // The whole log is covered: the next append starts a fresh one.
-            let removed = std::mem::take(&mut meta.starts);
-            self.tail = Segment::starting_at(meta.first);
-            return self.commit_meta(meta, &removed);
+            let removed = std::mem::take(&mut self.meta.starts);
+            self.forget_segments(removed);
+            self.tail = Segment::starting_at(self.meta.first);
+            self.tail_dirty = false;
+            return Ok(());
         }
         // Segment `i` is dead if the next one starts at or below the first live index.
-        let dead = meta.starts.windows(2).take_while(|pair| pair[1] <= meta.first).count();
-        let removed: Vec<u64> = meta.starts.drain(..dead).collect();
-        self.commit_meta(meta, &removed)
+        let first = self.meta.first;
+        let dead = self.meta.starts.windows(2).take_while(|pair| pair[1] <= first).count();
+        let removed: Vec<u64> = self.meta.starts.drain(..dead).collect();
+        self.forget_segments(removed);
+        Ok(())
     }
 
     /// Deletes everything under this store's prefix.
@@ -226,31 +288,27 @@ impl DurableStore {
             self.storage.remove_item(&key).map_err(|_| StoreError::WriteFailed)?;
         }
         self.meta = LogMeta::default();
+        self.stored_meta = LogMeta::default();
         self.tail = Segment::default();
+        self.tail_dirty = false;
+        self.pending.clear();
+        self.doomed.clear();
         Ok(())
     }
 
-    fn commit_meta(&mut self, meta: LogMeta, removed: &[u64]) -> Result<(), StoreError> {
-        if meta != self.meta {
-            self.write("log", &postcard::to_allocvec(&meta).map_err(StoreError::Encode)?)?;
-            self.meta = meta;
+    /// Segments no longer in the log: not to be written, and deleted at the next flush.
+    fn forget_segments(&mut self, starts: Vec<u64>) {
+        for &start in &starts {
+            self.pending.remove(&segment_name(start));
         }
-        for start in removed.iter().filter(|start| !self.meta.starts.contains(start)) {
-            // A segment left behind is never read again; failing to delete it is harmless.
-            let _ = self.storage.remove_item(&self.key(&format!("log/{start}")));
-        }
-        Ok(())
+        self.doomed.extend(starts);
     }
 
     fn load_segment(&self, start: u64) -> Result<Segment, StoreError> {
         let bytes = self
-            .read_bytes(&format!("log/{start}"))?
+            .read_bytes(&segment_name(start))?
             .ok_or(StoreError::Corrupt("log (a segment is missing)"))?;
         Segment::decode(start, bytes).ok_or(StoreError::Corrupt("log segment"))
-    }
-
-    fn write_segment(&self, segment: &Segment) -> Result<(), StoreError> {
-        self.write(&format!("log/{}", segment.start), &segment.bytes)
     }
 
     fn read<T: DeserializeOwned>(
@@ -266,7 +324,11 @@ impl DurableStore {
         }
     }
 
+    /// The value of `name`: the unflushed one if there is one, else the stored one.
     fn read_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(bytes) = self.pending.get(name) {
+            return Ok(Some(bytes.clone()));
+        }
         let value = self.storage.get_item(&self.key(name)).map_err(|_| StoreError::Unavailable)?;
         match value {
             Some(value) => text::decode(&value).map(Some).ok_or(StoreError::Corrupt("value")),
@@ -283,6 +345,10 @@ impl DurableStore {
     fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
+}
+
+fn segment_name(start: u64) -> String {
+    format!("log/{start}")
 }
 
 /// This tab's sessionStorage.
