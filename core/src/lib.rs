@@ -90,6 +90,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod codec;
+pub mod gossip;
 mod log;
 mod machine;
 pub mod message;
