@@ -101,6 +101,8 @@ pub fn App() -> Html {
                         status.dispatch(Action::Log(format!("{}: {error:?}", peer.key)));
                     }
                 }
+                // Signal ids can change without an event (after a signal-server restart).
+                status.dispatch(Action::Peers(peers));
             }
         })
     };
