@@ -164,3 +164,60 @@ async fn the_node_id_survives_a_reload_but_not_a_duplicated_tab() {
     let reloaded = identity::claim().await.expect("claim");
     assert_eq!((reloaded.node_id, reloaded.origin), (kept, Origin::Restarted));
 }
+
+/// The core's own `DurableState::apply` is the reference for what each write means: the store,
+/// after a flush and a reload, must give back exactly what applying the same writes gives.
+#[wasm_bindgen_test]
+fn core_writes_survive_a_reload_exactly_as_the_core_applies_them() {
+    use flotilla_core::{DurableState, EntryPayload, Persist, RequestId};
+
+    let prefix = "test/core/";
+    let mut store = fresh(prefix);
+    let mut reference = DurableState::<String>::default();
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut last = 0u64;
+    let mut term = 1u64;
+    for round in 0..300u64 {
+        let write = if next() % 4 == 0 {
+            Persist::HardState { term, voted_for: Some(next() % 5), commit: last / 2 }
+        } else {
+            // Mostly appends at the end; sometimes a new term overwrites a suffix.
+            let first =
+                if last > 0 && next() % 5 == 0 { last - next() % last.min(30) } else { last + 1 };
+            if first <= last {
+                term += 1;
+            }
+            let count = 1 + next() % 12;
+            let entries = (first..first + count)
+                .map(|index| flotilla_core::Entry {
+                    term,
+                    index,
+                    payload: if index % 7 == 0 {
+                        EntryPayload::Noop
+                    } else {
+                        EntryPayload::Action {
+                            request: RequestId { client: next() % 3, seq: round },
+                            action: format!("action {index} in round {round}"),
+                        }
+                    },
+                })
+                .collect::<Vec<_>>();
+            last = first + count - 1;
+            Persist::Entries { entries }
+        };
+        store.persist(&write).expect("persist");
+        reference.apply(&write);
+        if next() % 3 == 0 {
+            store.flush().expect("flush");
+        }
+    }
+    store.flush().expect("flush");
+    let reloaded = DurableStore::open(prefix).expect("reopen");
+    assert_eq!(reloaded.durable_state::<String>().expect("load"), reference);
+}

@@ -30,12 +30,16 @@
 //! A flush writes in an order that keeps what a reload reads consistent: segment data before the
 //! `log` key that lists it, and deletions after the `log` key stops listing them.
 //!
+//! The store is generic over what it holds (any serde values); [`DurableStore::persist`] and
+//! [`DurableStore::durable_state`] speak the core's `Persist` and `DurableState`.
+//!
 //! # Errors
 //! A failed flush (the quota is full) leaves the stored state valid but behind this object's
 //! view: the runtime must not send anything that depended on it, and should stop the node.
 use std::collections::BTreeMap;
 use std::fmt;
 
+use flotilla_core::{DurableState, Entry, LogIndex, NodeId, Persist, Term};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -79,6 +83,14 @@ impl fmt::Display for StoreError {
             Self::Encode(error) => write!(f, "cannot encode a value: {error}"),
         }
     }
+}
+
+/// The hard state as stored under `hard`.
+#[derive(Serialize, Deserialize)]
+struct HardState {
+    term: Term,
+    voted_for: Option<NodeId>,
+    commit: LogIndex,
 }
 
 /// The tab's durable Raft state: hard state, log, snapshot. Generic over what it stores, so it
@@ -126,25 +138,40 @@ impl DurableStore {
 
     /// Writes every change since the last flush. Nothing that depends on those changes may be
     /// transmitted before this returns `Ok`.
+    ///
+    /// The order keeps a reload that interrupts it consistent: entries first, then the snapshot,
+    /// then the `log` key that lists them, then the hard state (whose commit index may cover
+    /// them), and deletions last.
     pub fn flush(&mut self) -> Result<(), StoreError> {
         if self.tail_dirty {
             self.write(&segment_name(self.tail.start), &self.tail.bytes)?;
             self.tail_dirty = false;
         }
-        while let Some((name, bytes)) = self.pending.pop_first() {
-            if let Err(error) = self.write(&name, &bytes) {
-                self.pending.insert(name, bytes);
-                return Err(error);
-            }
+        let sealed: Vec<String> =
+            self.pending.keys().filter(|name| name.starts_with("log/")).cloned().collect();
+        for name in sealed {
+            self.flush_pending(&name)?;
         }
+        self.flush_pending("snap")?;
         if self.meta != self.stored_meta {
             self.write("log", &postcard::to_allocvec(&self.meta).map_err(StoreError::Encode)?)?;
             self.stored_meta = self.meta.clone();
         }
+        self.flush_pending("hard")?;
         for start in std::mem::take(&mut self.doomed) {
             if !self.meta.starts.contains(&start) {
                 // A segment left behind is never read again; failing to delete it is harmless.
                 let _ = self.storage.remove_item(&self.key(&segment_name(start)));
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&mut self, name: &str) -> Result<(), StoreError> {
+        if let Some(bytes) = self.pending.remove(name) {
+            if let Err(error) = self.write(name, &bytes) {
+                self.pending.insert(name.to_owned(), bytes);
+                return Err(error);
             }
         }
         Ok(())
@@ -213,6 +240,33 @@ impl DurableStore {
         }
         self.tail_dirty = true;
         Ok(())
+    }
+
+    /// Records one of the core's durable writes (in memory until [`flush`](Self::flush)).
+    pub fn persist<A: Serialize>(&mut self, write: &Persist<A>) -> Result<(), StoreError> {
+        match write {
+            Persist::HardState { term, voted_for, commit } => self.set_hard_state(&HardState {
+                term: *term,
+                voted_for: *voted_for,
+                commit: *commit,
+            }),
+            Persist::Entries { entries } => match entries.first() {
+                Some(first) => self.append(first.index, entries),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// What the core's `Node::restart` needs: everything [`persist`](Self::persist)ed.
+    pub fn durable_state<A: DeserializeOwned>(&self) -> Result<DurableState<A>, StoreError> {
+        let hard = self.hard_state::<HardState>()?;
+        let (first, entries) = self.entries::<Entry<A>>()?;
+        if entries.iter().zip(first..).any(|(entry, index)| entry.index != index) {
+            return Err(StoreError::Corrupt("log (an entry is stored at the wrong index)"));
+        }
+        let (term, voted_for, commit) =
+            hard.map_or((0, None, 0), |h| (h.term, h.voted_for, h.commit));
+        Ok(DurableState { term, voted_for, commit, entries })
     }
 
     /// Every live entry, in index order, with the index of the first.
