@@ -19,13 +19,14 @@ use crate::workload::{ClientIndex, Step, Workload};
 use flotilla_core::reducers::kv::{Kv, KvAction};
 use flotilla_core::{
     Config, DurableState, Event, LogIndex, Message, Millis, Node, NodeId, Output, Persist, Role,
+    Term,
 };
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 /// More steps than this at one virtual millisecond means the cluster spins without time
 /// moving (for instance a timer that never advances): reported instead of hanging.
-const MAX_STEPS_PER_MS: u32 = 100_000;
+const MAX_STEPS_PER_MS: u32 = 10_000;
 
 /// Counters shown in a run's summary.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -92,6 +93,8 @@ struct Host {
     paused: bool,
     /// Outputs not yet processed by the runtime, in the node's order.
     outbox: VecDeque<Output<Kv>>,
+    /// The node's term when it produced each `Persist::Entries` still in `outbox`, oldest first.
+    entries_terms: VecDeque<Term>,
     /// The `Persist` at the head of `outbox` is being written.
     disk_busy: bool,
     /// Extra ms per durable write (the slow-disk fault).
@@ -113,6 +116,8 @@ pub struct Setup {
     /// Streams for disk latencies and node seeds.
     pub disk_rng: Rng,
     pub seed_rng: Rng,
+    /// Crashes also wipe the durable image (a deliberately broken runtime).
+    pub amnesia: bool,
     pub trace: Trace,
 }
 
@@ -129,6 +134,7 @@ pub struct Cluster {
     network: Network,
     disk_rng: Rng,
     seed_rng: Rng,
+    amnesia: bool,
     workload: Workload,
     invariants: Invariants,
     trace: Trace,
@@ -142,8 +148,17 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn new(setup: Setup) -> Self {
-        let Setup { voters, node_config, network, schedule, workload, disk_rng, seed_rng, trace } =
-            setup;
+        let Setup {
+            voters,
+            node_config,
+            network,
+            schedule,
+            workload,
+            disk_rng,
+            seed_rng,
+            amnesia,
+            trace,
+        } = setup;
         let mut cluster = Cluster {
             now: 0,
             steps_this_ms: 0,
@@ -155,6 +170,7 @@ impl Cluster {
             network,
             disk_rng,
             seed_rng,
+            amnesia,
             workload,
             invariants: Invariants::new(),
             trace,
@@ -170,10 +186,11 @@ impl Cluster {
             cluster.hosts.push(Host {
                 id,
                 node: Some(node),
-                durable: DurableState { term: 0, voted_for: None, commit: 0, entries: Vec::new() },
+                durable: empty_durable(),
                 incarnation: 0,
                 paused: false,
                 outbox: VecDeque::new(),
+                entries_terms: VecDeque::new(),
                 disk_busy: false,
                 disk_extra: 0,
                 inbox: VecDeque::new(),
@@ -360,9 +377,12 @@ impl Cluster {
         let host = &mut hosts[index];
         let Some(node) = host.node.as_mut() else { return };
         let mut event_violation = None;
+        // One input moves a node's term at most once, before it writes anything.
+        let term = node.status().term;
         while let Some(output) = node.poll_output() {
             let found = match &output {
                 Output::Persist(Persist::Entries { entries }) => {
+                    host.entries_terms.push_back(term);
                     if let Some(first) = entries.first() {
                         changed_from =
                             Some(changed_from.map_or(first.index, |c| c.min(first.index)));
@@ -485,8 +505,10 @@ impl Cluster {
         }
         let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
         if let Persist::Entries { entries } = &write {
-            let durable = &self.hosts[index].durable.entries;
-            let found = self.invariants.check_durable_write(id, durable, entries);
+            let host = &mut self.hosts[index];
+            let term = host.entries_terms.pop_front().expect("one term per queued write");
+            let found =
+                self.invariants.check_durable_write(id, term, &host.durable.entries, entries);
             if let Err(violation) = found {
                 self.violation.get_or_insert((now, violation));
             }
@@ -662,6 +684,7 @@ impl Cluster {
     }
 
     fn crash(&mut self, id: NodeId) {
+        let amnesia = self.amnesia;
         let host = self.host(id);
         if host.node.is_none() {
             return;
@@ -669,10 +692,14 @@ impl Cluster {
         host.node = None;
         host.paused = false;
         host.outbox.clear();
+        host.entries_terms.clear();
         host.inbox.clear();
         host.disk_busy = false;
         host.incarnation += 1;
         host.deferred_clients.clear();
+        if amnesia {
+            host.durable = empty_durable();
+        }
         self.stats.crashes += 1;
         self.workload.node_crashed(id, self.now);
     }
@@ -762,4 +789,9 @@ impl Cluster {
         }
         Ok(())
     }
+}
+
+/// A blank disk.
+fn empty_durable() -> DurableState<KvAction> {
+    DurableState { term: 0, voted_for: None, commit: 0, entries: Vec::new() }
 }

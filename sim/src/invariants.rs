@@ -408,26 +408,26 @@ impl Invariants {
         }
     }
 
-    /// Before `write` reaches a durable log: it must not replace or drop a durable copy of a
-    /// committed entry. (No leader can conflict with an entry the node holds that a majority
-    /// committed, so no correct node ever does this.)
+    /// Before `write`, produced by `node` in term `term`, reaches its durable log: it must not
+    /// replace or drop a durable copy of an entry committed in a term up to `term`. Every leader
+    /// of such a term holds the entry (Leader Completeness), so no append in it can conflict.
+    /// A node still in an older term may legitimately overwrite it, following an older leader.
     pub fn check_durable_write(
         &self,
         node: NodeId,
+        term: Term,
         durable: &[Entry<KvAction>],
         write: &[Entry<KvAction>],
     ) -> Result<(), Violation> {
         let Some(first) = write.first().map(|e| e.index) else { return Ok(()) };
         let start = durable.partition_point(|e| e.index < first);
         for old in &durable[start..] {
-            let Some(Committed { term, .. }) = self.committed.get(old.index as usize - 1) else {
-                break;
-            };
-            if old.term != *term {
+            let Some(committed) = self.committed.get(old.index as usize - 1) else { break };
+            if old.term != committed.term || committed.commit_term > term {
                 continue;
             }
             let replacement = entry_at(write, old.index);
-            if replacement.is_none_or(|new| new.term != *term) {
+            if replacement.is_none_or(|new| new.term != committed.term) {
                 let detail = match replacement {
                     Some(new) => format!("durable copy overwritten by term {}", new.term),
                     None => "durable copy truncated".to_string(),
@@ -563,9 +563,10 @@ mod tests {
         let mut checker = Invariants::new();
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
         checker.check_node(&status(1, 1, Role::Leader, 2, 2), &log, Some(1)).unwrap();
-        assert!(checker.check_durable_write(2, &log, &[entry(2, 1, 0), entry(3, 1, 0)]).is_ok());
-        assert!(checker.check_durable_write(2, &log, &[entry(2, 2, 0)]).is_err());
-        assert!(checker.check_durable_write(2, &log[..1], &[entry(2, 2, 0)]).is_ok());
+        let (extend, overwrite) = ([entry(2, 1, 0), entry(3, 1, 0)], [entry(2, 2, 0)]);
+        assert!(checker.check_durable_write(2, 1, &log, &extend).is_ok());
+        assert!(checker.check_durable_write(2, 2, &log, &overwrite).is_err());
+        assert!(checker.check_durable_write(2, 2, &log[..1], &overwrite).is_ok());
     }
 
     #[test]
@@ -598,6 +599,18 @@ mod tests {
         checker.applied(2, 2, Some(request), &write, &KvOutput::Written).unwrap();
         let err = checker.applied(1, 3, Some(request), &write, &KvOutput::Written);
         assert_eq!(err, Err(Violation::AppliedTwice { request, first: 2, second: 3 }));
+    }
+
+    #[test]
+    fn a_node_behind_may_overwrite_an_entry_committed_in_a_later_term() {
+        let mut checker = Invariants::new();
+        let log = [entry(1, 1, 0)];
+        // Committed in term 3 (by the leader of term 3), though written in term 1.
+        checker.check_node(&status(1, 3, Role::Leader, 1, 1), &log, Some(1)).unwrap();
+        // A node that has only heard of term 2 follows its leader over it ...
+        assert!(checker.check_durable_write(2, 2, &log, &[entry(1, 2, 0)]).is_ok());
+        // ... but not once it knows term 3.
+        assert!(checker.check_durable_write(2, 3, &log, &[entry(1, 2, 0)]).is_err());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! - `--seed S [--trace] [--history FILE]` replays one seed, printing its trace and writing its
 //!   key-value history as JSON lines.
 //! - Both take `--nodes 3|5|7` (default: drawn per seed), `--duration MS` (length of the fault
-//!   phase, default 10000), `--no-faults`, and for batches `--threads T` (default 2).
+//!   phase, default 10000), `--no-faults`, `--amnesia` (a broken runtime that forgets its disk
+//!   on a crash, to see the checks fire), and for batches `--threads T` (default 2).
 use flotilla_sim::history::write_json_lines;
 use flotilla_sim::{run, run_seeds, SimConfig, TraceMode};
 use std::fs::File;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 const USAGE: &str = "usage: flotilla-sim (--seeds N [--base B] [--threads T] | --seed S [--trace] \
-                     [--history FILE]) [--nodes 3|5|7] [--duration MS] [--no-faults]";
+                     [--history FILE]) [--nodes 3|5|7] [--duration MS] [--no-faults] [--amnesia]";
 
 /// What the command line asks for.
 struct Args {
@@ -105,6 +106,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             "--threads" => threads = number(&value()?)? as usize,
             "--duration" => template.duration = number(&value()?)?,
             "--no-faults" => template.faults = false,
+            "--amnesia" => template.amnesia = true,
             "--nodes" => match number(&value()?)? {
                 n @ (3 | 5 | 7) => template.nodes = Some(n as usize),
                 n => return Err(format!("--nodes must be 3, 5 or 7, not {n}")),

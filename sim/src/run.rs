@@ -34,6 +34,9 @@ pub struct SimConfig {
     pub duration: Millis,
     /// `false` runs without any fault (a baseline).
     pub faults: bool,
+    /// A deliberately broken runtime whose crashes also wipe the durable image: the checks
+    /// must catch what that breaks (lost votes and acknowledged entries).
+    pub amnesia: bool,
     pub trace: TraceMode,
 }
 
@@ -44,6 +47,7 @@ impl SimConfig {
             nodes: None,
             duration: DEFAULT_DURATION,
             faults: true,
+            amnesia: false,
             trace: TraceMode::Off,
         }
     }
@@ -59,6 +63,9 @@ impl SimConfig {
         }
         if !self.faults {
             command += " --no-faults";
+        }
+        if self.amnesia {
+            command += " --amnesia";
         }
         command
     }
@@ -152,6 +159,7 @@ pub fn run(config: &SimConfig) -> Report {
         workload,
         disk_rng: Rng::fork(seed, "disk"),
         seed_rng: Rng::fork(seed, "node seeds"),
+        amnesia: config.amnesia,
         trace,
     });
     cluster.run_until(end);
