@@ -12,6 +12,10 @@ set -euo pipefail
 web_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_dir="$(dirname "$web_dir")"
 isolated_net="${FLOTILLA_ISOLATED_NET:-$repo_dir/../shared/tools/isolated-net}"
+if [[ ! -x "$isolated_net" ]]; then
+  # A clone without the shared tools beside it: the same loopback-only namespace, inline.
+  isolated_net="$web_dir/../.ci/isolated-net"
+fi
 
 # Chromium's switches, one per line with the reason it is there. The script writes them to
 # webdriver.json, where wasm-bindgen-test-runner reads them (beside the crate's Cargo.toml).

@@ -2,7 +2,7 @@
 //!
 //! - `cargo xtask run` builds the web app and serves it with the signal server (the demo).
 //! - `cargo xtask test` runs every check CI runs (formatting, lints, native tests, the no_std
-//!   builds, the simulator seeds).
+//!   builds, the simulator seeds, the headless browser tests).
 //! - `cargo xtask sim ...` runs the deterministic fault simulator (arguments go to it).
 //! - `cargo xtask bench core|signal` prints benchmark figures.
 //!
@@ -49,13 +49,29 @@ fn run_demo() -> Result<(), String> {
 fn test() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "-p",
+        "flotilla-web",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     cargo(&["test", "--workspace"])?;
     // The no_std claim, proven on a bare-metal target and on the web target.
     for target in ["thumbv7em-none-eabihf", "wasm32-unknown-unknown"] {
         tools::ensure_target(target)?;
         cargo(&["build", "-p", "flotilla-core", "--no-default-features", "--target", target])?;
     }
-    sim(&["--seeds", TEST_SEEDS])
+    sim(&["--seeds", TEST_SEEDS])?;
+    // Headless wasm-bindgen tests in Chromium, inside a loopback-only network namespace.
+    let root = workspace_root();
+    tools::ensure_wasm_bindgen(&root)?;
+    tools::ensure_chromium()?;
+    run(&mut Command::new(root.join("web/run-browser-tests.sh")))
 }
 
 fn sim(args: &[&str]) -> Result<(), String> {

@@ -21,14 +21,20 @@ pub fn ensure_target(target: &str) -> Result<(), String> {
     run(Command::new("rustup").args(["target", "add", target]))
 }
 
-/// Everything trunk needs to build the web app offline. Returns a PATH that puts the
-/// npm-installed `wasm-opt` first.
-pub fn ensure_web_toolchain(root: &Path) -> Result<String, String> {
+/// The wasm target and the wasm-bindgen CLI (with its test runner) at the lockfile's version.
+pub fn ensure_wasm_bindgen(root: &Path) -> Result<(), String> {
     ensure_target("wasm32-unknown-unknown")?;
     let wasm_bindgen = locked_version(root, "wasm-bindgen")?;
     if !reports_version("wasm-bindgen", &wasm_bindgen) {
         cargo(&["install", "wasm-bindgen-cli", "--version", &format!("={wasm_bindgen}")])?;
     }
+    Ok(())
+}
+
+/// Everything trunk needs to build the web app offline. Returns a PATH that puts the
+/// npm-installed `wasm-opt` first.
+pub fn ensure_web_toolchain(root: &Path) -> Result<String, String> {
+    ensure_wasm_bindgen(root)?;
     if !reports_version("trunk", TRUNK_VERSION) {
         cargo(&["install", "trunk", "--version", TRUNK_VERSION, "--locked"])?;
     }
@@ -42,6 +48,15 @@ pub fn ensure_web_toolchain(root: &Path) -> Result<String, String> {
             .arg(BINARYEN_PACKAGE))?;
     }
     Ok(prepend_path(&bin))
+}
+
+/// Debian's Chromium and chromedriver, the only browser a test may use here.
+pub fn ensure_chromium() -> Result<(), String> {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get").args(["install", "-y", "chromium", "chromium-driver"]))
 }
 
 /// The version of `package` that Cargo.lock pins.
