@@ -5,7 +5,7 @@
 //! - `--seed S [--trace] [--history FILE]` replays one seed, printing its trace and writing its
 //!   key-value history as JSON lines.
 //! - Both take `--nodes 3|5|7` (default: drawn per seed), `--duration MS` (length of the fault
-//!   phase, default 10000), `--no-faults`, `--amnesia` (a broken runtime that forgets its disk
+//!   phase, default 20000), `--no-faults`, `--amnesia` (a broken runtime that forgets its disk
 //!   on a crash, to see the checks fire), and for batches `--threads T` (default 2).
 use flotilla_sim::history::write_json_lines;
 use flotilla_sim::{run, run_seeds, SimConfig, TraceMode};

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Default length of the fault phase, in virtual ms.
-pub const DEFAULT_DURATION: Millis = 10_000;
+pub const DEFAULT_DURATION: Millis = 20_000;
 /// Time after the heal for the cluster to elect, finish the clients' work and converge.
 const SETTLE: Millis = 4_000;
 /// Election timeouts of the simulated nodes (the paper's recommended range).
