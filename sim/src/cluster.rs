@@ -389,14 +389,12 @@ impl Cluster {
                     }
                     Ok(())
                 }
-                Output::Persist(Persist::HardState { .. }) | Output::Send(_) => Ok(()),
                 Output::Event(Event::Applied { index, request, action, output }) => {
                     invariants.applied(id, *index, *request, action, output)
                 }
                 Output::Event(Event::ProposalOutcome { request, result: Ok((index, output)) }) => {
                     invariants.acknowledged(*request, *index, output)
                 }
-                Output::Event(Event::ProposalOutcome { result: Err(_), .. }) => Ok(()),
                 Output::Event(Event::RoleChanged { term, role, leader }) => {
                     trace.line(now, || {
                         format!("n{id} becomes {role:?} in term {term}, leader {leader:?}")
@@ -408,6 +406,8 @@ impl Cluster {
                         Ok(())
                     }
                 }
+                // Hard states, messages, failed outcomes: nothing to check until processed.
+                _ => Ok(()),
             };
             host.outbox.push_back(output);
             if let Err(found) = found {

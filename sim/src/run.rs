@@ -118,17 +118,16 @@ pub fn run(config: &SimConfig) -> Report {
     let nodes = config.nodes.unwrap_or_else(|| [3, 5, 7][setup_rng.weighted(&[2, 2, 1])]);
     let voters: Vec<NodeId> = (1..=nodes as NodeId).collect();
     // Replication tuning varies per seed: one append in flight or many, small batches or big.
-    let node_config = Config {
-        id: 0,
-        election_timeout_min: ELECTION_TIMEOUT.0,
-        election_timeout_max: ELECTION_TIMEOUT.1,
-        heartbeat_interval: 50,
-        pre_vote: true,
-        check_quorum: true,
-        max_inflight_appends: *setup_rng.pick(&[1, 4, 32]),
-        max_entries_per_append: *setup_rng.pick(&[16, 64, 256]),
-        proposal_timeout: PROPOSAL_TIMEOUT,
-    };
+    // Starting from the core's defaults keeps this building when the core adds settings.
+    let mut node_config = Config::new(0);
+    node_config.election_timeout_min = ELECTION_TIMEOUT.0;
+    node_config.election_timeout_max = ELECTION_TIMEOUT.1;
+    node_config.heartbeat_interval = 50;
+    node_config.pre_vote = true;
+    node_config.check_quorum = true;
+    node_config.max_inflight_appends = *setup_rng.pick(&[1, 4, 32]);
+    node_config.max_entries_per_append = *setup_rng.pick(&[16, 64, 256]);
+    node_config.proposal_timeout = PROPOSAL_TIMEOUT;
     let heal_at = config.duration;
     let end = heal_at + SETTLE;
     let schedule = if config.faults {
