@@ -4,7 +4,7 @@
 //! Lines are formatted only when someone reads them: printed for `--trace`, or hashed so a test
 //! can prove two runs of one seed identical. A plain run skips the formatting entirely.
 use flotilla_core::reducers::kv::KvAction;
-use flotilla_core::{Entry, EntryPayload, MessageBody, Millis};
+use flotilla_core::{Entry, EntryPayload, MessageBody, Millis, RequestId};
 use std::io::{self, Write};
 
 /// Where trace lines go.
@@ -63,6 +63,9 @@ pub fn describe_body(body: &MessageBody<KvAction>) -> String {
                 entries.join(", ")
             )
         }
+        MessageBody::Propose { request, action } => {
+            format!("Propose {}", describe_action(*request, action))
+        }
         other => format!("{other:?}"),
     }
 }
@@ -71,22 +74,24 @@ pub fn describe_body(body: &MessageBody<KvAction>) -> String {
 pub fn describe_entry(entry: &Entry<KvAction>) -> String {
     let what = match &entry.payload {
         EntryPayload::Noop => "noop".to_string(),
-        EntryPayload::Action { request, action } => {
-            let action = match action {
-                KvAction::Read { key } => format!("read k{key}"),
-                KvAction::Write { key, value } => format!("write k{key}={value}"),
-                KvAction::Cas { key, from, to } => format!("cas k{key} {from:?}->{to}"),
-            };
-            format!("c{}/{} {action}", request.client, request.seq)
-        }
+        EntryPayload::Action { request, action } => describe_action(*request, action),
     };
     format!("{}@{} {what}", entry.index, entry.term)
+}
+
+/// A request as `client/seq action`, e.g. `c4/7 write k2=9`.
+fn describe_action(request: RequestId, action: &KvAction) -> String {
+    let action = match action {
+        KvAction::Read { key } => format!("read k{key}"),
+        KvAction::Write { key, value } => format!("write k{key}={value}"),
+        KvAction::Cas { key, from, to } => format!("cas k{key} {from:?}->{to}"),
+    };
+    format!("c{}/{} {action}", request.client, request.seq)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flotilla_core::RequestId;
 
     #[test]
     fn appends_are_summarized() {
