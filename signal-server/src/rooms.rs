@@ -1,22 +1,22 @@
 //! Rooms and their members: joining, resuming, relaying, leaving. A room exists while it has a
 //! member and is freed with its last one.
 //!
-//! Each member owns a bounded queue of outgoing frames. Its session drains the queue into the
-//! socket; other sessions push into it. While a member is parked (socket dropped, resume TTL
-//! running) the queue's receiving end is kept in the room, so signals sent meanwhile are delivered
-//! after a resume.
+//! Each member has an [`Outbox`]: a bounded queue of frames that other sessions push and the
+//! member's own session drains into its socket. It belongs to the member, not the socket, so
+//! while a member is parked (socket dropped, resume TTL running) signals still queue up, and are
+//! delivered after a resume.
 //!
 //! Locking: the registry lock is taken only to join and leave, then the room's own lock; relaying
 //! takes only the room's lock, so rooms never contend with each other. Neither lock is held
 //! across an `.await`.
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::ws::Utf8Bytes;
 use flotilla_signal_protocol::{ErrorCode, IceServer, Meta, PeerId, PeerInfo, ServerMessage};
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::Notify;
 
 use crate::config::Limits;
 use crate::metrics::Metrics;
@@ -78,13 +78,13 @@ struct Member {
     id: PeerId,
     meta: Meta,
     token: ResumeToken,
-    /// Pushes frames to the member's session.
-    queue: mpsc::Sender<Utf8Bytes>,
+    /// Frames for the member's session.
+    outbox: Arc<Outbox>,
     /// The connection that currently owns this member; a session that finds another one here has
     /// been superseded by a resume and must leave the member alone.
     conn: u64,
-    /// The queue's receiving end while the member's socket is gone.
-    parked: Option<mpsc::Receiver<Utf8Bytes>>,
+    /// Whether the member's socket is gone and the resume TTL is running.
+    parked: bool,
 }
 
 /// What a session holds once it has joined.
@@ -92,11 +92,73 @@ pub(crate) struct Membership {
     pub room: Arc<Room>,
     pub id: PeerId,
     /// Frames for this member, pushed by other sessions.
-    pub queue: mpsc::Receiver<Utf8Bytes>,
-    /// The encoded `welcome` to send first.
-    pub welcome: Utf8Bytes,
+    pub outbox: Arc<Outbox>,
     /// Whether the join resumed an existing member.
     pub resumed: bool,
+}
+
+/// Frames waiting for one member's socket. A mutex around a `VecDeque` rather than a channel:
+/// an idle member's outbox allocates nothing, where a tokio channel allocates a block of 32 slots
+/// up front, and 10,000 idle members are the case to be small for.
+pub(crate) struct Outbox {
+    /// Queued frames, at most `capacity`.
+    frames: Mutex<VecDeque<Utf8Bytes>>,
+    capacity: usize,
+    /// Wakes the session when frames arrive or the outbox is retired.
+    ready: Notify,
+    /// Set when a resume moved the member to another socket: this outbox's session must end.
+    retired: AtomicBool,
+}
+
+impl Outbox {
+    fn new(capacity: usize) -> Arc<Outbox> {
+        Arc::new(Outbox {
+            frames: Mutex::default(),
+            capacity,
+            ready: Notify::new(),
+            retired: AtomicBool::new(false),
+        })
+    }
+
+    /// Queues a frame, unless the queue is full.
+    fn push(&self, frame: Utf8Bytes) -> Result<(), ErrorCode> {
+        let mut frames = lock(&self.frames);
+        if frames.len() >= self.capacity {
+            return Err(ErrorCode::PeerOverloaded);
+        }
+        frames.push_back(frame);
+        drop(frames);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Moves everything queued here to `to`, retires this outbox and wakes its session.
+    fn retire_into(&self, to: &Outbox) {
+        let frames = std::mem::take(&mut *lock(&self.frames));
+        lock(&to.frames).extend(frames);
+        self.retired.store(true, Relaxed);
+        self.ready.notify_one();
+    }
+
+    /// Completes when frames may be queued or the outbox was retired.
+    pub async fn ready(&self) {
+        self.ready.notified().await
+    }
+
+    /// The next queued frame, if any.
+    pub fn pop(&self) -> Option<Utf8Bytes> {
+        lock(&self.frames).pop_front()
+    }
+
+    /// Asks for another wake-up (the session stopped draining before the queue was empty).
+    pub fn wake(&self) {
+        self.ready.notify_one();
+    }
+
+    /// Whether a resume moved the member to another socket.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Relaxed)
+    }
 }
 
 /// Who is joining, and how.
@@ -113,15 +175,16 @@ pub(crate) struct JoinRequest<'a> {
 }
 
 impl Rooms {
-    /// Joins (or resumes into) a room, creating it if needed. Tells the other members about a
-    /// new one. Fails with the code to report when a limit stands in the way.
+    /// Joins (or resumes into) a room, creating it if needed, and returns the membership with
+    /// the encoded `welcome` to send. Tells the other members about a new one. Fails with the
+    /// code to report when a limit stands in the way.
     pub fn join(
         &self,
         request: JoinRequest<'_>,
         limits: &Limits,
         ice_servers: &[IceServer],
         metrics: &Metrics,
-    ) -> Result<Membership, ErrorCode> {
+    ) -> Result<(Membership, Utf8Bytes), ErrorCode> {
         let mut map = lock(&self.map);
         let room = match map.get(request.room) {
             Some(room) => Arc::clone(room),
@@ -138,25 +201,22 @@ impl Rooms {
         let resumed = request
             .resume
             .and_then(|token| members.iter().position(|member| member.token == token));
-        let (id, token, queue) = match resumed {
+        let (id, token, outbox) = match resumed {
             Some(i) => {
                 let member = &mut members[i];
                 member.conn = request.conn;
-                let queue = match member.parked.take() {
-                    Some(queue) => {
-                        metrics.parked.fetch_sub(1, Relaxed);
-                        queue
-                    }
-                    // The old socket still looks alive: replacing the sender ends its session
-                    // (its queue closes) and the new socket takes over.
-                    None => {
-                        let (sender, queue) = mpsc::channel(limits.peer_queue);
-                        member.queue = sender;
-                        queue
-                    }
-                };
+                if member.parked {
+                    member.parked = false;
+                    metrics.parked.fetch_sub(1, Relaxed);
+                } else {
+                    // The old socket still looks alive: its session is retired, and the new one
+                    // takes over what was queued.
+                    let outbox = Outbox::new(limits.peer_queue);
+                    member.outbox.retire_into(&outbox);
+                    member.outbox = outbox;
+                }
                 metrics.resumes.fetch_add(1, Relaxed);
-                (member.id, member.token, queue)
+                (member.id, member.token, Arc::clone(&member.outbox))
             }
             None => {
                 if members.len() >= limits.max_peers_per_room {
@@ -168,17 +228,17 @@ impl Rooms {
                         .encode()
                         .into();
                 broadcast(&members, &notice, metrics);
-                let (sender, queue) = mpsc::channel(limits.peer_queue);
+                let outbox = Outbox::new(limits.peer_queue);
                 members.push(Member {
                     id: request.fresh_id,
                     meta: request.meta,
                     token: request.fresh_token,
-                    queue: sender,
+                    outbox: Arc::clone(&outbox),
                     conn: request.conn,
-                    parked: None,
+                    parked: false,
                 });
                 metrics.peers.fetch_add(1, Relaxed);
-                (request.fresh_id, request.fresh_token, queue)
+                (request.fresh_id, request.fresh_token, outbox)
             }
         };
         let welcome = ServerMessage::Welcome {
@@ -195,7 +255,7 @@ impl Rooms {
         .encode()
         .into();
         drop(members);
-        Ok(Membership { room, id, queue, welcome, resumed: resumed.is_some() })
+        Ok((Membership { room, id, outbox, resumed: resumed.is_some() }, welcome))
     }
 
     /// Removes member `id` if connection `conn` still owns it, tells the others, and frees the
@@ -208,7 +268,7 @@ impl Rooms {
         };
         let member = members.swap_remove(i);
         metrics.peers.fetch_sub(1, Relaxed);
-        if member.parked.is_some() {
+        if member.parked {
             metrics.parked.fetch_sub(1, Relaxed);
         }
         let notice: Utf8Bytes = ServerMessage::PeerLeft { id }.encode().into();
@@ -222,20 +282,13 @@ impl Rooms {
         }
     }
 
-    /// Keeps member `id`'s place and queue for a resume, if connection `conn` still owns it.
+    /// Keeps member `id`'s place and outbox for a resume, if connection `conn` still owns it.
     /// Returns whether it did (if not, the member was resumed elsewhere or has left).
-    pub fn park(
-        &self,
-        room: &Room,
-        id: PeerId,
-        conn: u64,
-        queue: mpsc::Receiver<Utf8Bytes>,
-        metrics: &Metrics,
-    ) -> bool {
+    pub fn park(&self, room: &Room, id: PeerId, conn: u64, metrics: &Metrics) -> bool {
         let mut members = lock(&room.members);
         match members.iter_mut().find(|m| m.id == id && m.conn == conn) {
             Some(member) => {
-                member.parked = Some(queue);
+                member.parked = true;
                 metrics.parked.fetch_add(1, Relaxed);
                 true
             }
@@ -256,11 +309,7 @@ impl Room {
     pub fn relay(&self, to: PeerId, frame: Utf8Bytes) -> Result<(), ErrorCode> {
         let members = lock(&self.members);
         let member = members.iter().find(|m| m.id == to).ok_or(ErrorCode::UnknownPeer)?;
-        member.queue.try_send(frame).map_err(|error| match error {
-            TrySendError::Full(_) => ErrorCode::PeerOverloaded,
-            // The member's session just ended and has not left yet.
-            TrySendError::Closed(_) => ErrorCode::UnknownPeer,
-        })
+        member.outbox.push(frame)
     }
 }
 
@@ -268,7 +317,7 @@ impl Room {
 /// misses the notice (counted) rather than stalling the room.
 fn broadcast(members: &[Member], notice: &Utf8Bytes, metrics: &Metrics) {
     for member in members {
-        if member.queue.try_send(notice.clone()).is_err() {
+        if member.outbox.push(notice.clone()).is_err() {
             metrics.notices_dropped.fetch_add(1, Relaxed);
         }
     }
@@ -303,30 +352,31 @@ mod tests {
     #[test]
     fn rooms_are_freed_with_their_last_member_and_resume_keeps_the_id() {
         let (rooms, metrics, limits) = (Rooms::default(), Metrics::default(), Limits::default());
-        let a = rooms.join(request("r", 1, None), &limits, &[], &metrics).unwrap();
-        let b = rooms.join(request("r", 2, None), &limits, &[], &metrics).unwrap();
+        let (a, _) = rooms.join(request("r", 1, None), &limits, &[], &metrics).unwrap();
+        let (b, welcome) = rooms.join(request("r", 2, None), &limits, &[], &metrics).unwrap();
         assert_eq!(rooms.len(), 1);
+        assert_eq!(a.outbox.pop().unwrap().as_str(), r#"{"type":"peer_joined","id":2,"meta":2}"#);
         // `b` drops and resumes on connection 3: same id, queue kept.
-        let token = ResumeToken::parse(
-            ServerMessage::decode(&b.welcome)
-                .ok()
-                .and_then(|m| match m {
-                    ServerMessage::Welcome { resume_token, .. } => Some(resume_token),
-                    _ => None,
-                })
-                .as_deref()
-                .unwrap(),
-        );
-        assert!(rooms.park(&b.room, b.id, 2, b.queue, &metrics));
+        let token = match ServerMessage::decode(&welcome).unwrap() {
+            ServerMessage::Welcome { resume_token, .. } => ResumeToken::parse(&resume_token),
+            other => panic!("{other:?}"),
+        };
+        assert!(rooms.park(&b.room, b.id, 2, &metrics));
         a.room.relay(b.id, "queued".into()).unwrap();
-        let mut b2 = rooms.join(request("r", 3, token), &limits, &[], &metrics).unwrap();
+        let (b2, _) = rooms.join(request("r", 3, token), &limits, &[], &metrics).unwrap();
         assert!(b2.resumed);
         assert_eq!(b2.id, b.id);
-        assert_eq!(b2.queue.try_recv().unwrap().as_str(), "queued");
-        // The superseded connection 2 cannot remove the member any more.
-        rooms.leave(&b2.room, b2.id, 2, &metrics);
-        assert!(a.room.relay(b.id, "still here".into()).is_ok());
+        assert_eq!(b2.outbox.pop().unwrap().as_str(), "queued");
+        // A resume while connection 3 still looks alive retires its outbox.
+        a.room.relay(b.id, "moved".into()).unwrap();
+        let (b3, _) = rooms.join(request("r", 4, token), &limits, &[], &metrics).unwrap();
+        assert!(b2.outbox.is_retired());
+        assert_eq!(b3.outbox.pop().unwrap().as_str(), "moved");
+        // The superseded connections cannot remove the member any more.
+        rooms.leave(&b.room, b.id, 2, &metrics);
         rooms.leave(&b2.room, b2.id, 3, &metrics);
+        assert!(a.room.relay(b.id, "still here".into()).is_ok());
+        rooms.leave(&b3.room, b3.id, 4, &metrics);
         rooms.leave(&a.room, a.id, 1, &metrics);
         assert_eq!(rooms.len(), 0);
         assert_eq!(metrics.rooms.load(Relaxed), 0);

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use flotilla_signal_protocol::{close_code, ClientMessage, ErrorCode, ServerMessage};
 use futures_util::SinkExt;
 use tokio::time::{timeout, Instant, MissedTickBehavior};
@@ -68,7 +68,9 @@ pub(crate) async fn run(socket: WebSocket, room: String, state: Arc<AppState>) {
         session.serve().await
     };
     tracing::debug!(conn, room = %session.room, ?end, "session ended");
-    session.finish(end).await;
+    // Boxed: the closing steps are as large as the whole loop, and would otherwise make every
+    // idle session's task that much bigger for its whole life.
+    Box::pin(session.finish(end)).await;
     state.metrics.connections.fetch_sub(1, Relaxed);
 }
 
@@ -108,12 +110,10 @@ impl Session {
                         }
                     }
                 },
-                frame = next_queued(&mut self.membership), if self.membership.is_some() => match frame {
-                    Some(frame) => if let Err(end) = self.write_queued(frame).await {
+                () = outbox_ready(&self.membership), if self.membership.is_some() => {
+                    if let Err(end) = self.write_queued().await {
                         return end;
-                    },
-                    // The room dropped this queue's sender: another socket resumed the member.
-                    None => return End::Superseded,
+                    }
                 },
                 _ = ping.tick() => {
                     let quiet = self.last_seen.elapsed();
@@ -121,7 +121,9 @@ impl Session {
                         return End::Idle;
                     }
                     if quiet >= self.state.config.ping_interval {
-                        if let Err(end) = self.send(Message::Ping(Default::default())).await {
+                        // Boxed like `error`: a ping goes out at most once per interval.
+                        let ping = Box::pin(self.send(Message::Ping(Default::default())));
+                        if let Err(end) = ping.await {
                             return end;
                         }
                     }
@@ -214,7 +216,7 @@ impl Session {
                     &config.ice_servers,
                     &self.state.metrics,
                 ) {
-                    Ok(membership) => {
+                    Ok((membership, welcome)) => {
                         tracing::debug!(
                             conn = self.conn,
                             room = %self.room,
@@ -222,9 +224,8 @@ impl Session {
                             resumed = membership.resumed,
                             "joined"
                         );
-                        let welcome = membership.welcome.clone();
                         self.membership = Some(membership);
-                        self.send(Message::Text(welcome)).await.err()
+                        Box::pin(self.send(Message::Text(welcome))).await.err()
                     }
                     Err(code) => Some(End::Refused {
                         code,
@@ -243,20 +244,30 @@ impl Session {
         }
     }
 
-    /// Writes `first` and whatever else is queued (up to a batch), then flushes once.
-    async fn write_queued(&mut self, first: Utf8Bytes) -> Result<(), End> {
+    /// Writes what is queued (up to a batch), then flushes once.
+    async fn write_queued(&mut self) -> Result<(), End> {
         let limit = self.state.config.idle_timeout;
-        let Some(membership) = self.membership.as_mut() else { return Ok(()) };
+        let Some(membership) = &self.membership else { return Ok(()) };
+        let outbox = &membership.outbox;
+        if outbox.is_retired() {
+            return Err(End::Superseded);
+        }
         let socket = &mut self.socket;
         let batch = async {
-            socket.feed(Message::Text(first)).await?;
-            for _ in 1..WRITE_BATCH {
-                match membership.queue.try_recv() {
-                    Ok(frame) => socket.feed(Message::Text(frame)).await?,
-                    Err(_) => break,
+            let mut written = 0;
+            while let Some(frame) = outbox.pop() {
+                socket.feed(Message::Text(frame)).await?;
+                written += 1;
+                if written == WRITE_BATCH {
+                    // Let the session read too; the rest is written on the next turn.
+                    outbox.wake();
+                    break;
                 }
             }
-            socket.flush().await
+            if written > 0 {
+                socket.flush().await?;
+            }
+            Ok::<(), axum::Error>(())
         };
         match timeout(limit, batch).await {
             Ok(Ok(())) => Ok(()),
@@ -273,11 +284,12 @@ impl Session {
         }
     }
 
-    /// Sends an `error` frame and counts it.
+    /// Sends an `error` frame and counts it. The send is boxed: errors are rare, and their
+    /// write (with its timer) would otherwise sit in every session's task.
     async fn error(&mut self, code: ErrorCode, message: impl Into<String>) -> Result<(), End> {
         self.state.metrics.error(code);
         let frame = ServerMessage::error(code, message).encode();
-        self.send(Message::Text(frame.into())).await
+        Box::pin(self.send(Message::Text(frame.into()))).await
     }
 
     /// Closes the socket as `end` requires and updates the room.
@@ -339,8 +351,8 @@ impl Session {
 
 /// Parks a member whose socket broke, then removes it if it has not resumed within the TTL.
 async fn park(state: &AppState, membership: Membership, conn: u64) {
-    let Membership { room, id, queue, .. } = membership;
-    if !state.rooms.park(&room, id, conn, queue, &state.metrics) {
+    let Membership { room, id, .. } = membership;
+    if !state.rooms.park(&room, id, conn, &state.metrics) {
         return;
     }
     let shutdown = state.config.shutdown.clone();
@@ -353,10 +365,10 @@ async fn park(state: &AppState, membership: Membership, conn: u64) {
     }
 }
 
-/// The next frame queued for this session's member (only polled once joined).
-async fn next_queued(membership: &mut Option<Membership>) -> Option<Utf8Bytes> {
+/// Completes when the member's outbox has frames or was retired (only polled once joined).
+async fn outbox_ready(membership: &Option<Membership>) {
     match membership {
-        Some(membership) => membership.queue.recv().await,
+        Some(membership) => membership.outbox.ready().await,
         None => std::future::pending().await,
     }
 }
