@@ -70,11 +70,11 @@ pub fn describe_body(body: &MessageBody<KvAction>) -> String {
     }
 }
 
-/// An entry as `index@term what`, e.g. `12@3 c4/7 cas k2 5->9`.
+/// An entry as `index@term what`, e.g. `12@3 c4/7 cas k2 Some(5)->9` or `13@3 Noop`.
 pub fn describe_entry(entry: &Entry<KvAction>) -> String {
     let what = match &entry.payload {
-        EntryPayload::Noop => "noop".to_string(),
         EntryPayload::Action { request, action } => describe_action(*request, action),
+        other => format!("{other:?}"),
     };
     format!("{}@{} {what}", entry.index, entry.term)
 }
@@ -104,7 +104,7 @@ mod tests {
         let body = MessageBody::Append { prev_index: 11, prev_term: 2, commit: 10, entries };
         assert_eq!(
             describe_body(&body),
-            "Append { prev: 11@2, commit: 10, entries: [12@3 noop, 13@3 c4/7 cas k2 Some(5)->9] }"
+            "Append { prev: 11@2, commit: 10, entries: [12@3 Noop, 13@3 c4/7 cas k2 Some(5)->9] }"
         );
     }
 
