@@ -186,7 +186,7 @@ impl Cluster {
             cluster.hosts.push(Host {
                 id,
                 node: Some(node),
-                durable: empty_durable(),
+                durable: DurableState::default(),
                 incarnation: 0,
                 paused: false,
                 outbox: VecDeque::new(),
@@ -698,7 +698,7 @@ impl Cluster {
         host.incarnation += 1;
         host.deferred_clients.clear();
         if amnesia {
-            host.durable = empty_durable();
+            host.durable = DurableState::default();
         }
         self.stats.crashes += 1;
         self.workload.node_crashed(id, self.now);
@@ -789,9 +789,4 @@ impl Cluster {
         }
         Ok(())
     }
-}
-
-/// A blank disk.
-fn empty_durable() -> DurableState<KvAction> {
-    DurableState { term: 0, voted_for: None, commit: 0, entries: Vec::new() }
 }
