@@ -4,6 +4,7 @@
 //!
 //! How a session ends decides what the room sees (see [`End`]): a close frame, an idle timeout or
 //! abuse leave at once; a socket that just broke parks the member for the resume TTL.
+use std::pin::pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,40 +97,69 @@ impl Session {
             tokio::time::interval_at(Instant::now() + config.ping_interval, config.ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let shutdown = self.state.config.shutdown.clone();
+        // Made once and polled by reference: a fresh future every turn would register with the
+        // token shared by all sessions, and unregister, on every frame.
+        let mut shutdown = pin!(shutdown.triggered());
+        // Until `hello` is answered there is no outbox to drain.
+        let outbox = loop {
+            if let Some(membership) = &self.membership {
+                break Arc::clone(&membership.outbox);
+            }
+            tokio::select! {
+                biased;
+                () = &mut shutdown => return End::Shutdown,
+                frame = self.socket.recv() => if let Some(end) = self.on_frame(frame).await {
+                    return end;
+                },
+                _ = ping.tick() => if let Some(end) = self.on_tick().await {
+                    return end;
+                },
+            }
+        };
+        let mut ready = pin!(outbox.ready());
         loop {
             tokio::select! {
                 biased;
-                () = shutdown.triggered() => return End::Shutdown,
-                frame = self.socket.recv() => match frame {
-                    None => return End::Dropped,
-                    Some(Err(error)) => return if too_large(error) { End::TooLarge } else { End::Dropped },
-                    Some(Ok(message)) => {
-                        self.last_seen = Instant::now();
-                        if let Some(end) = self.on_message(message).await {
-                            return end;
-                        }
-                    }
+                () = &mut shutdown => return End::Shutdown,
+                frame = self.socket.recv() => if let Some(end) = self.on_frame(frame).await {
+                    return end;
                 },
-                () = outbox_ready(&self.membership), if self.membership.is_some() => {
+                () = &mut ready => {
+                    ready.set(outbox.ready());
                     if let Err(end) = self.write_queued().await {
                         return end;
                     }
                 },
-                _ = ping.tick() => {
-                    let quiet = self.last_seen.elapsed();
-                    if quiet >= self.state.config.idle_timeout {
-                        return End::Idle;
-                    }
-                    if quiet >= self.state.config.ping_interval {
-                        // Boxed like `error`: a ping goes out at most once per interval.
-                        let ping = Box::pin(self.send(Message::Ping(Default::default())));
-                        if let Err(end) = ping.await {
-                            return end;
-                        }
-                    }
-                }
+                _ = ping.tick() => if let Some(end) = self.on_tick().await {
+                    return end;
+                },
             }
         }
+    }
+
+    /// Handles what the socket gave; `Some` ends the session.
+    async fn on_frame(&mut self, frame: Option<Result<Message, axum::Error>>) -> Option<End> {
+        match frame {
+            None => Some(End::Dropped),
+            Some(Err(error)) => Some(if too_large(error) { End::TooLarge } else { End::Dropped }),
+            Some(Ok(message)) => {
+                self.last_seen = Instant::now();
+                self.on_message(message).await
+            }
+        }
+    }
+
+    /// Drops a client silent past the idle timeout, and pings one that has been quiet.
+    async fn on_tick(&mut self) -> Option<End> {
+        let quiet = self.last_seen.elapsed();
+        if quiet >= self.state.config.idle_timeout {
+            return Some(End::Idle);
+        }
+        if quiet >= self.state.config.ping_interval {
+            // Boxed like `error`: a ping goes out at most once per interval.
+            return Box::pin(self.send(Message::Ping(Default::default()))).await.err();
+        }
+        None
     }
 
     /// Handles one frame from the client; `Some` ends the session.
@@ -362,14 +392,6 @@ async fn park(state: &AppState, membership: Membership, conn: u64) {
             state.rooms.leave(&room, id, conn, &state.metrics);
         }
         () = shutdown.triggered() => {}
-    }
-}
-
-/// Completes when the member's outbox has frames or was retired (only polled once joined).
-async fn outbox_ready(membership: &Option<Membership>) {
-    match membership {
-        Some(membership) => membership.outbox.ready().await,
-        None => std::future::pending().await,
     }
 }
 
