@@ -93,6 +93,7 @@ pub mod codec;
 pub mod gossip;
 mod log;
 mod machine;
+pub mod membership;
 pub mod message;
 pub mod node;
 mod progress;
@@ -102,6 +103,7 @@ mod rng;
 pub mod storage;
 
 pub use machine::SESSION_WINDOW;
+pub use membership::{Change, Membership, MembershipError};
 pub use message::{Entry, EntryPayload, Message, MessageBody, RequestId};
 pub use node::{Config, Event, Node, Output, ProposalError, ReplicationState, Role, Status};
 pub use reducer::Reducer;

@@ -1,6 +1,7 @@
 //! Wire-level types: what nodes send each other. Every message carries its sender, its receiver
 //! and the sender's current term; the body says what it is about. These types are plain serde
 //! data, encoded by [`crate::codec`] behind a versioned header.
+use crate::membership::Membership;
 use crate::{LogIndex, NodeId, Term};
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,8 @@ pub enum EntryPayload<A> {
         request: RequestId,
         action: A,
     },
+    /// A new configuration, in force on every node from the moment the entry is in its log.
+    Membership(Membership),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,8 +36,8 @@ impl<A> Entry<A> {
     /// The request this entry carries, if it carries one.
     pub fn request(&self) -> Option<RequestId> {
         match &self.payload {
-            EntryPayload::Noop => None,
             EntryPayload::Action { request, .. } => Some(*request),
+            EntryPayload::Noop | EntryPayload::Membership(_) => None,
         }
     }
 }
@@ -47,8 +50,8 @@ pub struct Message<A> {
     pub body: MessageBody<A>,
 }
 
-/// What a message is about. Request/response pairs sit next to each other. More kinds come
-/// with membership changes, snapshots and reads, hence `non_exhaustive`.
+/// What a message is about. Request/response pairs sit next to each other. `non_exhaustive`, so
+/// that a new kind does not break code that only looks at some.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum MessageBody<A> {
@@ -101,5 +104,10 @@ pub enum MessageBody<A> {
     /// The receiver is not the leader of the sender's term (the message's term is its own).
     ProposeRejected {
         request: RequestId,
+    },
+    /// `node` asks to join the cluster. Any member takes it: a follower forwards it to the
+    /// leader, which adds `node` as a learner. Terms play no part (the sender may know none).
+    JoinRequest {
+        node: NodeId,
     },
 }

@@ -4,7 +4,7 @@
 //! leader finds where their logs match. It then moves to `Replicate`: the leader streams appends
 //! optimistically (pipelining), tracking the last index of each one in flight so that at most
 //! `max_inflight_appends` are outstanding. A rejection sends it back to `Probe`.
-use crate::{LogIndex, NodeId};
+use crate::{LogIndex, Millis, NodeId};
 use alloc::collections::VecDeque;
 
 /// How a leader currently replicates to a follower (snapshot transfer will join these).
@@ -32,10 +32,12 @@ pub(crate) struct Progress {
     pub(crate) recently_active: bool,
     /// The highest commit index this follower has been told about.
     pub(crate) commit_sent: LogIndex,
+    /// When anything last arrived from this node (or when the leader started tracking it).
+    pub(crate) last_heard: Millis,
 }
 
 impl Progress {
-    pub(crate) fn new(id: NodeId, next_index: LogIndex) -> Self {
+    pub(crate) fn new(id: NodeId, next_index: LogIndex, now: Millis) -> Self {
         Progress {
             id,
             match_index: 0,
@@ -45,6 +47,7 @@ impl Progress {
             inflight: VecDeque::new(),
             recently_active: false,
             commit_sent: 0,
+            last_heard: now,
         }
     }
 
@@ -119,7 +122,7 @@ mod tests {
 
     #[test]
     fn probe_sends_one_append_then_replicate_pipelines_up_to_the_cap() {
-        let mut p = Progress::new(2, 11);
+        let mut p = Progress::new(2, 11, 0);
         assert!(!p.is_paused(2));
         p.sent(10);
         assert!(p.is_paused(2));
@@ -136,7 +139,7 @@ mod tests {
 
     #[test]
     fn stale_rejections_are_recognised() {
-        let mut p = Progress::new(2, 1);
+        let mut p = Progress::new(2, 1, 0);
         p.acknowledge(5);
         p.sent(8);
         assert!(!p.is_current_rejection(4));

@@ -1,12 +1,12 @@
 //! Bad input never panics a node: a fuzz-style test (fixed seed, so failures replay) throws
-//! arbitrary messages — any sender, term, index or entries, including the extremes of the
-//! integer range — at the nodes of a live cluster, checking after each that every node still
+//! arbitrary messages — any sender, term, index or entries (configurations included), with the
+//! extremes of the integer range — at the nodes of a live cluster, checking after each that every node still
 //! keeps `applied <= commit <= last index`.
 mod common;
 
 use common::{req, write, Cluster};
 use flotilla_core::reducers::kv::KvAction;
-use flotilla_core::{Entry, EntryPayload, Message, MessageBody, RequestId};
+use flotilla_core::{Change, Entry, EntryPayload, Membership, Message, MessageBody, RequestId};
 
 /// xorshift64*: a fixed-seed source of test inputs.
 struct Gen(u64);
@@ -38,19 +38,35 @@ impl Gen {
             .map(|i| Entry {
                 term: self.number(),
                 index: start.wrapping_add(i),
-                payload: if self.flag() {
-                    EntryPayload::Noop
-                } else {
-                    let request = RequestId { client: self.number(), seq: self.number() };
-                    EntryPayload::Action { request, action: KvAction::Write { key: 1, value: 2 } }
+                payload: match self.next() % 4 {
+                    0 => EntryPayload::Noop,
+                    1 => EntryPayload::Membership(self.membership()),
+                    _ => {
+                        let request = RequestId { client: self.number(), seq: self.number() };
+                        let action = KvAction::Write { key: 1, value: 2 };
+                        EntryPayload::Action { request, action }
+                    }
                 },
             })
             .collect()
     }
 
+    /// Any configuration, even one with no voters: a peer's entries are not to be trusted.
+    fn membership(&mut self) -> Membership {
+        let voters: Vec<u64> = (0..self.next() % 4).map(|_| self.number()).collect();
+        let mut membership = Membership::with_voters(&voters);
+        if self.flag() {
+            membership = membership.apply(Change::AddLearner(self.number())).unwrap_or(membership);
+        }
+        if self.next() % 8 == 0 {
+            membership = membership.apply(Change::Remove(self.number())).unwrap_or(membership);
+        }
+        membership
+    }
+
     fn body(&mut self) -> MessageBody<KvAction> {
         let request = RequestId { client: self.number(), seq: self.number() };
-        match self.next() % 9 {
+        match self.next() % 10 {
             0 => MessageBody::RequestVote {
                 pre_vote: self.flag(),
                 last_index: self.number(),
@@ -72,6 +88,7 @@ impl Gen {
             5 => MessageBody::Heartbeat { commit: self.number() },
             6 => MessageBody::HeartbeatResponse,
             7 => MessageBody::Propose { request, action: KvAction::Read { key: 0 } },
+            8 => MessageBody::JoinRequest { node: self.number() },
             _ => MessageBody::ProposeRejected { request },
         }
     }

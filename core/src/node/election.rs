@@ -2,7 +2,6 @@
 //! election timeouts, PreVote (thesis section 9.6), votes under the election restriction
 //! (section 5.4.1), the role transitions, and CheckQuorum with its leader lease.
 use super::{Event, Node, Role};
-use crate::progress::Progress;
 use crate::{Entry, EntryPayload, LogIndex, MessageBody, Millis, NodeId, Reducer, Term};
 
 impl<R: Reducer> Node<R> {
@@ -74,8 +73,9 @@ impl<R: Reducer> Node<R> {
     /// Starts an election now instead of waiting for the election timeout (with PreVote on, a
     /// pre-vote round first). Does nothing on a leader or on a node that is not a voter.
     pub fn campaign(&mut self, now: Millis) {
+        self.now = self.now.max(now);
         // A term at the very top of the range (only hostile input gets there) has no successor.
-        let can_campaign = self.term < Term::MAX && self.voters.contains(&self.config.id);
+        let can_campaign = self.term < Term::MAX && self.is_voter();
         if self.role == Role::Leader || !can_campaign {
             self.reset_election_timer(now);
         } else if self.config.pre_vote {
@@ -101,8 +101,8 @@ impl<R: Reducer> Node<R> {
     fn request_votes(&mut self, now: Millis, pre_vote: bool) {
         let term = if pre_vote { self.term.saturating_add(1) } else { self.term };
         let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
-        for i in 0..self.voters.len() {
-            let voter = self.voters[i];
+        for i in 0..self.configs.latest().voters().len() {
+            let voter = self.configs.latest().voters()[i];
             if voter != self.config.id {
                 self.send(
                     voter,
@@ -145,7 +145,10 @@ impl<R: Reducer> Node<R> {
         granted: bool,
     ) {
         let campaigning = if pre_vote { Role::PreCandidate } else { Role::Candidate };
-        if self.role != campaigning || self.votes.iter().any(|&(voter, _)| voter == from) {
+        if self.role != campaigning
+            || !self.configs.latest().is_voter(from)
+            || self.votes.iter().any(|&(voter, _)| voter == from)
+        {
             return;
         }
         self.votes.push((from, granted));
@@ -192,16 +195,15 @@ impl<R: Reducer> Node<R> {
 
     fn become_leader(&mut self, now: Millis) {
         let next = self.log.last_index() + 1;
-        let id = self.config.id;
-        self.peers =
-            self.voters.iter().filter(|&&v| v != id).map(|&v| Progress::new(v, next)).collect();
+        self.peers.clear();
+        self.sync_peers(now, next);
         self.heartbeat_deadline = now.saturating_add(self.config.heartbeat_interval);
         self.quorum_deadline = now.saturating_add(self.config.election_timeout_min);
         // Section 5.4.2: a leader commits entries of earlier terms only through an entry of its
         // own, so it appends one at once.
         self.log.push(Entry { term: self.term, index: next, payload: EntryPayload::Noop });
         self.needs_flush = true;
-        self.set_role(Role::Leader, Some(id));
+        self.set_role(Role::Leader, Some(self.config.id));
     }
 
     fn set_role(&mut self, role: Role, leader: Option<NodeId>) {
@@ -219,7 +221,9 @@ impl<R: Reducer> Node<R> {
     /// CheckQuorum: a leader that has not heard from a majority since the last check steps down,
     /// so a partitioned leader stops accepting proposals it can never commit.
     pub(super) fn check_quorum(&mut self, now: Millis) {
-        let heard = 1 + self.peers.iter().filter(|p| p.recently_active).count();
+        let config = self.configs.latest();
+        let voters = self.peers.iter().filter(|p| config.is_voter(p.id));
+        let heard = usize::from(self.is_voter()) + voters.filter(|p| p.recently_active).count();
         for peer in &mut self.peers {
             peer.recently_active = false;
         }

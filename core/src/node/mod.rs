@@ -3,21 +3,24 @@
 //! (`handle_*`, `propose`) and outputs (`poll_output`, `poll_timeout`).
 //!
 //! The work is split by concern: `election` (roles, votes, PreVote, CheckQuorum),
-//! `replication` (appends, acknowledgements, commit, apply) and `proposals` (proposals from any
-//! node, forwarding, outcomes, the provisional state). This file holds the public surface, the
-//! output queue and the timers that tie them together.
+//! `replication` (appends, acknowledgements, commit, apply), `proposals` (proposals from any
+//! node, forwarding, outcomes, the provisional state) and `membership` (configuration changes,
+//! joining). This file holds the public surface, the output queue and the timers that tie them
+//! together.
 mod election;
+mod membership;
 mod pending;
 mod proposals;
 mod replication;
 
 use crate::log::RaftLog;
 use crate::machine::Machine;
+use crate::membership::{Configurations, Membership};
 use crate::progress::Progress;
 use crate::rng::Rng;
 use crate::{
-    DurableState, Entry, LogIndex, Message, MessageBody, Millis, NodeId, Persist, Reducer,
-    RequestId, Term,
+    DurableState, Entry, EntryPayload, LogIndex, Message, MessageBody, Millis, NodeId, Persist,
+    Reducer, RequestId, Term,
 };
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -130,6 +133,9 @@ pub enum Event<R: Reducer> {
     },
     /// This node's role or the leader it knows changed.
     RoleChanged { term: Term, role: Role, leader: Option<NodeId> },
+    /// The configuration in force changed: an entry at `index` was appended to this node's log,
+    /// or a replaced log suffix took one away (then `index` is that of the one back in force).
+    MembershipChanged { index: LogIndex, membership: Membership },
 }
 
 #[derive(Debug)]
@@ -143,18 +149,25 @@ pub enum Output<R: Reducer> {
 /// A Raft node running the state machine `R`. See the crate documentation for how to drive it.
 ///
 /// Methods by role:
+/// - creation: [`new`](Self::new), [`bootstrap`](Self::bootstrap), [`restart`](Self::restart);
 /// - inputs: [`handle_message`](Self::handle_message), [`handle_timeout`](Self::handle_timeout),
 ///   [`propose`](Self::propose), [`campaign`](Self::campaign);
+/// - membership: [`change_membership`](Self::change_membership),
+///   [`request_join`](Self::request_join), [`policy_view`](Self::policy_view);
 /// - outputs: [`poll_output`](Self::poll_output) (drain until `None`), then
 ///   [`poll_timeout`](Self::poll_timeout);
 /// - queries: [`committed_state`](Self::committed_state),
 ///   [`provisional_state`](Self::provisional_state), [`status`](Self::status),
-///   [`log`](Self::log).
+///   [`membership`](Self::membership), [`log`](Self::log).
 pub struct Node<R: Reducer> {
     config: Config,
     rng: Rng,
-    /// Voting members, sorted; quorums are majorities of this list.
-    voters: Vec<NodeId>,
+    /// The configurations in the log; the latest is in force (quorums are majorities of its
+    /// voters), the one at the commit index is committed.
+    configs: Configurations,
+    /// A node asked to join through this member, and is not a member yet: ask again at each
+    /// election timeout.
+    join_via: Option<NodeId>,
 
     // Durable state (section 5, Figure 2) and what of it still has to be emitted.
     term: Term,
@@ -179,6 +192,8 @@ pub struct Node<R: Reducer> {
     proposals: Proposals<R>,
 
     // Timers, as absolute times in the runtime's milliseconds.
+    /// The latest `now` an input brought: for work done in `poll_output`, which has no clock.
+    now: Millis,
     /// Followers and candidates: when to campaign.
     election_deadline: Millis,
     /// Leader: when to send the next heartbeats.
@@ -195,15 +210,34 @@ pub struct Node<R: Reducer> {
 }
 
 impl<R: Reducer> Node<R> {
-    /// A node with an empty log in a cluster whose voters are `voters` (including `config.id`).
+    /// A node with an empty log. With `voters` (including `config.id`), it is a member of a
+    /// cluster created with that fixed configuration on every node. With no voters it has no
+    /// configuration: it waits to be added (see [`request_join`](Self::request_join)).
     /// `seed` drives every random choice (election timeouts) of this node.
     pub fn new(config: Config, voters: &[NodeId], seed: u64, now: Millis) -> Self {
         Self::restart(config, voters, DurableState::default(), seed, now)
     }
 
+    /// The first node of a new cluster: it writes a configuration entry naming itself the only
+    /// voter (index 1, committed, since it alone decides) and elects itself at once. Exactly
+    /// one node may bootstrap a cluster; the others start with [`new`](Self::new) and no voters,
+    /// and join. Two bootstrapped clusters must never meet: both hold a different entry 1.
+    pub fn bootstrap(config: Config, seed: u64, now: Millis) -> Self {
+        let mut node = Self::new(config, &[], seed, now);
+        let membership = Membership::with_voters(&[node.config.id]);
+        node.term = 1;
+        node.hard_state_dirty = true;
+        let entry = Entry { term: 1, index: 1, payload: EntryPayload::Membership(membership) };
+        node.append_entry(entry);
+        node.advance_commit(1);
+        node.campaign(now);
+        node
+    }
+
     /// A node restarting from what it had persisted. Committed entries are applied again (and
     /// reported as `Event::Applied`), rebuilding the state machine from scratch. Entries that do
-    /// not continue the log contiguously from index 1 are ignored.
+    /// not continue the log contiguously from index 1 are ignored. The configuration comes from
+    /// the log; `voters` is the one to assume if the log holds none (as given to `new`).
     pub fn restart(
         config: Config,
         voters: &[NodeId],
@@ -211,9 +245,6 @@ impl<R: Reducer> Node<R> {
         seed: u64,
         now: Millis,
     ) -> Self {
-        let mut voters = voters.to_vec();
-        voters.sort_unstable();
-        voters.dedup();
         let mut entries = durable.entries;
         let contiguous = entries
             .iter()
@@ -224,6 +255,12 @@ impl<R: Reducer> Node<R> {
             .unwrap_or(entries.len());
         entries.truncate(contiguous);
         let log = RaftLog::from_durable(entries);
+        let mut configs = Configurations::new(0, Membership::with_voters(voters));
+        for entry in log.entries() {
+            if let EntryPayload::Membership(membership) = &entry.payload {
+                configs.push(entry.index, membership.clone());
+            }
+        }
         let commit = durable.commit.min(log.last_index());
         // Entries are written before the hard state, so a crash in between can leave entries
         // of a newer term than the one recorded: the recorded vote is then from an older term
@@ -233,7 +270,8 @@ impl<R: Reducer> Node<R> {
         let mut node = Node {
             rng: Rng::new(seed, config.id),
             config,
-            voters,
+            configs,
+            join_via: None,
             term,
             voted_for,
             log,
@@ -247,6 +285,7 @@ impl<R: Reducer> Node<R> {
             peers: Vec::new(),
             match_scratch: Vec::new(),
             proposals: Proposals::new(),
+            now,
             election_deadline: 0,
             heartbeat_deadline: 0,
             quorum_deadline: 0,
@@ -259,12 +298,18 @@ impl<R: Reducer> Node<R> {
         node
     }
 
-    /// Handles one message addressed to this node. Messages for another node, from a node
-    /// outside the cluster, or that make no sense are ignored.
+    /// Handles one message addressed to this node. Messages for another node, or that make no
+    /// sense, are ignored. Messages from nodes outside the configuration are handled: a new
+    /// voter or a leader may be in a configuration this node has not received yet (thesis
+    /// section 4.1); PreVote and the lease keep removed nodes from disrupting.
     pub fn handle_message(&mut self, now: Millis, message: Message<R::Action>) {
+        self.now = self.now.max(now);
         let Message { from, to, term, body } = message;
-        if to != self.config.id || from == self.config.id || !self.voters.contains(&from) {
+        if to != self.config.id || from == self.config.id || from == 0 {
             return;
+        }
+        if let MessageBody::JoinRequest { node } = body {
+            return self.handle_join_request(now, from, node);
         }
         if !self.reconcile_term(now, from, term, &body) {
             return;
@@ -272,6 +317,7 @@ impl<R: Reducer> Node<R> {
         if self.role == Role::Leader {
             if let Some(peer) = self.peers.iter_mut().find(|p| p.id == from) {
                 peer.recently_active = true;
+                peer.last_heard = now;
             }
         }
         match body {
@@ -296,12 +342,14 @@ impl<R: Reducer> Node<R> {
                 self.handle_propose(from, term, request, action)
             }
             MessageBody::ProposeRejected { request } => self.handle_propose_rejected(request),
+            MessageBody::JoinRequest { .. } => {}
         }
     }
 
     /// Fires every timer due at `now`. Call when `now >= poll_timeout()`; an early call does
     /// nothing harmful.
     pub fn handle_timeout(&mut self, now: Millis) {
+        self.now = self.now.max(now);
         if self.role == Role::Leader {
             if self.config.check_quorum && now >= self.quorum_deadline {
                 self.check_quorum(now);
@@ -311,6 +359,7 @@ impl<R: Reducer> Node<R> {
                 self.heartbeat_deadline = now.saturating_add(self.config.heartbeat_interval);
             }
         } else if now >= self.election_deadline {
+            self.retry_join();
             self.campaign(now);
         }
         self.expire_proposals(now);
@@ -356,12 +405,17 @@ impl<R: Reducer> Node<R> {
         }
     }
 
+    /// The configuration in force (the latest in the log, committed or not).
+    pub fn membership(&self) -> &Membership {
+        self.configs.latest()
+    }
+
     /// The log entries this node holds in memory.
     pub fn log(&self) -> &[Entry<R::Action>] {
         self.log.entries()
     }
 
-    /// Per follower while leader: `(id, match index, next index, replication state)`.
+    /// Per other member while leader: `(id, match index, next index, replication state)`.
     pub fn replication(
         &self,
     ) -> impl Iterator<Item = (NodeId, LogIndex, LogIndex, ReplicationState)> + '_ {
@@ -369,7 +423,11 @@ impl<R: Reducer> Node<R> {
     }
 
     fn quorum(&self) -> usize {
-        self.voters.len() / 2 + 1
+        self.configs.latest().quorum()
+    }
+
+    fn is_voter(&self) -> bool {
+        self.configs.latest().is_voter(self.config.id)
     }
 
     /// Queues a message. Every durable change not yet emitted is emitted first: this is the one
@@ -422,6 +480,11 @@ impl<R: Reducer> Node<R> {
         if self.role == Role::Leader {
             for i in 0..self.peers.len() {
                 self.replicate_to(i);
+            }
+            // Now that followers have the latest commit index, a leader that committed its own
+            // removal hands over (thesis section 4.2.2).
+            if !self.is_voter() && self.configs.latest_index() <= self.commit {
+                self.become_follower(self.now, self.term, None);
             }
         }
         self.needs_flush = false;

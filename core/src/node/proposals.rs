@@ -85,6 +85,7 @@ impl<R: Reducer> Node<R> {
         request: RequestId,
         intent: R::Intent,
     ) -> Result<(), ProposalError<R::Rejection>> {
+        self.now = self.now.max(now);
         if let Earlier::Applied(index, output) = self.machine.earlier_result(request) {
             let result = Ok((index, output.clone()));
             self.emit(Event::ProposalOutcome { request, result });

@@ -105,14 +105,14 @@ impl<R: Reducer> Node<R> {
             return;
         }
         let last_new = prev_index + entries.len() as LogIndex;
-        let first_new = self.log.first_new(&entries);
-        if let Some(entry) = entries.get(first_new) {
-            if entry.index <= self.commit {
-                // Rewriting committed history: no legitimate leader sends that.
-                return;
-            }
+        // Entries up to our commit index match for the same reason; skipping them also spares
+        // looking up entries a snapshot may have compacted away.
+        let committed = self.commit.saturating_sub(prev_index).min(entries.len() as LogIndex);
+        let first_new = committed as usize + self.log.first_new(&entries[committed as usize..]);
+        if let Some(first) = entries.get(first_new).map(|e| e.index) {
             self.log.replace_from(entries.drain(first_new..));
             self.proposals.invalidate_provisional();
+            self.log_replaced_from(first);
         }
         let commit = leader_commit.min(last_new);
         if commit > self.commit {
@@ -185,7 +185,7 @@ impl<R: Reducer> Node<R> {
     pub(super) fn maybe_commit(&mut self) {
         let own = self.log.persisted_index();
         self.match_scratch.clear();
-        for &voter in &self.voters {
+        for &voter in self.configs.latest().voters() {
             let matched = if voter == self.config.id {
                 own
             } else {
@@ -194,6 +194,9 @@ impl<R: Reducer> Node<R> {
             self.match_scratch.push(matched);
         }
         let quorum = self.quorum();
+        if self.match_scratch.len() < quorum {
+            return; // no voters at all: only a corrupt configuration gets here
+        }
         let (_, &mut majority, _) =
             self.match_scratch.select_nth_unstable_by(quorum - 1, |a, b| b.cmp(a));
         if majority > self.commit && self.log.term_at(majority) == Some(self.term) {
@@ -204,7 +207,11 @@ impl<R: Reducer> Node<R> {
     /// Moves the commit index forward and applies every newly committed entry, reporting each
     /// as an event and settling the proposals it decides.
     pub(super) fn advance_commit(&mut self, commit: LogIndex) {
-        self.commit = commit;
+        let old_commit = core::mem::replace(&mut self.commit, commit);
+        if self.role == Role::Leader && self.configs.changes_within(old_commit, commit) {
+            // Peers that only the previously committed configuration had are gone for good.
+            self.sync_peers(self.now, self.log.last_index() + 1);
+        }
         self.needs_flush = true;
         while self.machine.applied < self.commit {
             let Some(entry) = self.log.entry(self.machine.applied + 1) else { break };

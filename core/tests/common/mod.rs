@@ -7,10 +7,11 @@
 //! per-node trace, so tests can check what left a node and in what order.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+use flotilla_core::membership::policy;
 use flotilla_core::reducers::kv::{Kv, KvAction, KvOutput};
 use flotilla_core::{
-    Config, DurableState, Entry, EntryPayload, Event, LogIndex, Message, MessageBody, Millis, Node,
-    NodeId, Output, Persist, ProposalError, RequestId, Role, Term,
+    Change, Config, DurableState, Entry, EntryPayload, Event, LogIndex, Message, MessageBody,
+    Millis, Node, NodeId, Output, Persist, ProposalError, RequestId, Role, Term,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::convert::Infallible;
@@ -32,6 +33,8 @@ pub struct Cluster {
     /// Running nodes; a crashed node is absent until restarted.
     pub nodes: BTreeMap<NodeId, Node<Kv>>,
     pub configs: BTreeMap<NodeId, Config>,
+    /// The voters each node was created with (empty for nodes that bootstrapped or joined).
+    initial: BTreeMap<NodeId, Vec<NodeId>>,
     pub disks: BTreeMap<NodeId, DurableState<KvAction>>,
     pub traces: BTreeMap<NodeId, Vec<Traced>>,
     /// `Event::Applied` per node: `(index, action)`, across restarts.
@@ -92,6 +95,7 @@ impl Cluster {
             now: 0,
             nodes: BTreeMap::new(),
             configs,
+            initial: ids.iter().map(|&id| (id, ids.clone())).collect(),
             disks,
             traces: ids.iter().map(|&id| (id, Vec::new())).collect(),
             applied: ids.iter().map(|&id| (id, Vec::new())).collect(),
@@ -106,6 +110,56 @@ impl Cluster {
             cluster.restart(id);
         }
         cluster
+    }
+
+    /// A cluster whose node `id` bootstrapped alone (it leads at once).
+    pub fn bootstrap(id: NodeId) -> Self {
+        let mut cluster = Self::from_disks(Vec::new(), BTreeMap::new(), |c| c);
+        cluster.add(id, Node::bootstrap);
+        cluster
+    }
+
+    /// Starts node `id` with no configuration: it waits to be added.
+    pub fn spawn(&mut self, id: NodeId) {
+        self.add(id, |config, seed, now| Node::new(config, &[], seed, now));
+    }
+
+    fn add(&mut self, id: NodeId, start: impl FnOnce(Config, u64, Millis) -> Node<Kv>) {
+        assert!(!self.ids.contains(&id), "node {id} exists");
+        self.ids.push(id);
+        self.configs.insert(id, Config::new(id));
+        self.initial.insert(id, Vec::new());
+        self.disks.insert(id, DurableState::default());
+        self.traces.insert(id, Vec::new());
+        self.applied.insert(id, Vec::new());
+        self.outcomes.insert(id, Vec::new());
+        let node = start(self.configs[&id].clone(), id * 7919, self.now);
+        self.nodes.insert(id, node);
+        self.drain(id);
+    }
+
+    /// Asks the leader's policy for the next membership change and makes it; returns it.
+    pub fn policy_step(
+        &mut self,
+        announced: &[NodeId],
+        departed: &[NodeId],
+        dead_after: Millis,
+    ) -> Option<Change> {
+        let leader = self.leader()?;
+        let now = self.now;
+        let view = self.node(leader).policy_view(announced, departed)?;
+        let change = policy::next_change(&view, now, dead_after)?;
+        self.node_mut(leader).change_membership(now, change).expect("the policy's change");
+        self.drain(leader);
+        Some(change)
+    }
+
+    pub fn voters(&self, id: NodeId) -> Vec<NodeId> {
+        self.node(id).membership().voters().to_vec()
+    }
+
+    pub fn learners(&self, id: NodeId) -> Vec<NodeId> {
+        self.node(id).membership().learners().to_vec()
     }
 
     pub fn node(&self, id: NodeId) -> &Node<Kv> {
@@ -162,7 +216,7 @@ impl Cluster {
                 Output::Event(Event::ProposalOutcome { request, result }) => {
                     self.outcomes.get_mut(&id).unwrap().push((request, result));
                 }
-                Output::Event(Event::RoleChanged { .. }) => {}
+                Output::Event(_) => {}
             }
         }
     }
@@ -242,6 +296,19 @@ impl Cluster {
         self.leader().expect("a leader within the limit")
     }
 
+    /// Runs until one of `ids` leads, for at most `limit` ms; returns it.
+    pub fn run_until_leader_among(&mut self, ids: &[NodeId], limit: Millis) -> NodeId {
+        let end = self.now + limit;
+        loop {
+            let leader = ids.iter().copied().find(|&id| self.role(id) == Role::Leader);
+            if let Some(leader) = leader {
+                return leader;
+            }
+            assert!(self.now < end, "no leader among {ids:?} within the limit");
+            self.run_for(10);
+        }
+    }
+
     /// Makes `id` campaign now and settles the network.
     pub fn campaign(&mut self, id: NodeId) {
         let now = self.now;
@@ -314,7 +381,8 @@ impl Cluster {
         self.restarts += 1;
         let config = self.configs[&id].clone();
         let seed = id * 7919 + self.restarts;
-        let node = Node::restart(config, &self.ids, self.disks[&id].clone(), seed, self.now);
+        let voters = &self.initial[&id];
+        let node = Node::restart(config, voters, self.disks[&id].clone(), seed, self.now);
         self.nodes.insert(id, node);
         self.drain(id);
     }
