@@ -1,0 +1,61 @@
+//! Number and time formatting shared by the components: one place decides how a duration, a
+//! rate or a clock reading looks, so the same quantity reads the same everywhere.
+use crate::view::Millis;
+
+/// A page-clock reading (`performance.now()` origin, i.e. since this tab opened) as `m:ss.s`.
+pub fn page_clock(at: Millis) -> String {
+    let tenths = (at.max(0.0) / 100.0).round() as u64;
+    let (minutes, tenths) = (tenths / 600, tenths % 600);
+    format!("{minutes}:{:02}.{}", tenths / 10, tenths % 10)
+}
+
+/// A wall-clock time (ms since the Unix epoch) as local `HH:MM:SS`.
+pub fn wall_clock(epoch_ms: f64) -> String {
+    let date = js_sys::Date::new(&epoch_ms.into());
+    if date.get_time().is_nan() {
+        return "--:--:--".to_owned();
+    }
+    format!("{:02}:{:02}:{:02}", date.get_hours(), date.get_minutes(), date.get_seconds())
+}
+
+/// A duration: `0.42 ms`, `12.3 ms`, `640 ms`, `2.4 s`, `3 min`.
+pub fn duration(ms: f64) -> String {
+    match ms {
+        ms if !ms.is_finite() || ms < 0.0 => "–".to_owned(),
+        ms if ms < 1.0 => format!("{ms:.2} ms"),
+        ms if ms < 100.0 => format!("{ms:.1} ms"),
+        ms if ms < 1_000.0 => format!("{ms:.0} ms"),
+        ms if ms < 60_000.0 => format!("{:.1} s", ms / 1_000.0),
+        ms => format!("{:.0} min", ms / 60_000.0),
+    }
+}
+
+/// A rate or count with a sensible number of digits: `0.5`, `12.4`, `830`, `12.3k`.
+pub fn quantity(value: f64) -> String {
+    match value {
+        v if !v.is_finite() => "–".to_owned(),
+        v if v.abs() < 10.0 => format!("{v:.1}").trim_end_matches(".0").to_owned(),
+        v if v.abs() < 1_000.0 => format!("{v:.0}"),
+        v if v.abs() < 100_000.0 => format!("{:.1}k", v / 1_000.0),
+        v => format!("{:.0}k", v / 1_000.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(page_clock(0.0), "0:00.0");
+        assert_eq!(page_clock(83_456.0), "1:23.5");
+        assert_eq!(duration(0.42), "0.42 ms");
+        assert_eq!(duration(12.34), "12.3 ms");
+        assert_eq!(duration(640.2), "640 ms");
+        assert_eq!(duration(2_400.0), "2.4 s");
+        assert_eq!(quantity(3.0), "3");
+        assert_eq!(quantity(0.5), "0.5");
+        assert_eq!(quantity(830.4), "830");
+        assert_eq!(quantity(12_345.0), "12.3k");
+    }
+}

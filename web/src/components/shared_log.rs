@@ -1,0 +1,99 @@
+//! The shared collaborative log: what the cluster agreed on, as a chat everyone can write to.
+//! Any tab can append (its leader, or the leader it forwards to, proposes it); an entry shows
+//! its author tab's name and colour, stays greyed while provisional (proposed or seen but not
+//! yet committed), and a proposal that was refused or failed shows its error above the list.
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use super::format::wall_clock;
+use super::paint::author_style;
+use super::panel::Panel;
+use crate::view::{Command, EntryStatus, SharedEntryView};
+
+/// The id of the append box, which the `a` shortcut focuses.
+pub const APPEND_INPUT_ID: &str = "append-input";
+/// Longest text one entry may carry: a log line, not a document.
+pub const MAX_TEXT: usize = 280;
+
+#[derive(Properties, PartialEq)]
+pub struct SharedLogProps {
+    /// Oldest first, as in the log; drawn newest first.
+    pub entries: Vec<SharedEntryView>,
+    /// Refused or failed proposals, newest last.
+    #[prop_or_default]
+    pub errors: Vec<String>,
+    pub on_command: Callback<Command>,
+}
+
+#[component]
+pub fn SharedLog(props: &SharedLogProps) -> Html {
+    let draft = use_state(String::new);
+    let oninput = {
+        let draft = draft.clone();
+        Callback::from(move |e: InputEvent| {
+            draft.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let onsubmit = {
+        let draft = draft.clone();
+        let on_command = props.on_command.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let text = draft.trim();
+            if !text.is_empty() {
+                on_command.emit(Command::Append(text.to_owned()));
+                draft.set(String::new());
+            }
+        })
+    };
+    let provisional = props.entries.iter().filter(|e| e.status == EntryStatus::Provisional).count();
+    let aside = html! {
+        <span class="muted">
+            { format!("{} entries", props.entries.len()) }
+            if provisional > 0 { { format!(" · {provisional} pending") } }
+        </span>
+    };
+    html! {
+        <Panel title="Shared log" class="panel-shared" {aside}>
+            <form class="append" {onsubmit}>
+                <input id={APPEND_INPUT_ID} type="text" value={(*draft).clone()} {oninput}
+                       maxlength={MAX_TEXT.to_string()} autocomplete="off"
+                       placeholder="Write to the shared log…" aria-label="Text to append" />
+                <button type="submit" class="primary" disabled={draft.trim().is_empty()}>
+                    { "Append" }
+                </button>
+            </form>
+            if !props.errors.is_empty() {
+                <ul class="errors" role="alert">
+                    { for props.errors.iter().rev().map(|e| html! { <li class="error">{ e.clone() }</li> }) }
+                </ul>
+            }
+            if props.entries.is_empty() {
+                <p class="empty-note">
+                    { "Nothing yet. Say hello: every tab shows it once a majority has stored it." }
+                </p>
+            } else {
+                <ol class="entries">{ for props.entries.iter().rev().map(entry) }</ol>
+            }
+        </Panel>
+    }
+}
+
+fn entry(entry: &SharedEntryView) -> Html {
+    let provisional = entry.status == EntryStatus::Provisional;
+    let class = classes!("entry", if provisional { "provisional" } else { "committed" });
+    let index = entry.index.map_or_else(|| "·".to_owned(), |i| format!("#{i}"));
+    html! {
+        <li {class} style={author_style(&entry.author_colour)}>
+            <span class="entry-index">{ index }</span>
+            <span class="entry-main">
+                <span class="entry-meta">
+                    <span class="author"><i class="dot" />{ entry.author.clone() }</span>
+                    <time>{ wall_clock(entry.at) }</time>
+                    if provisional { <span class="tag">{ "pending" }</span> }
+                </span>
+                <span class="entry-text">{ entry.text.clone() }</span>
+            </span>
+        </li>
+    }
+}

@@ -1,0 +1,47 @@
+//! Live stats: commits per second, commit latency (p50 and p99), and messages per second by
+//! kind as bars in the kinds' ring colours.
+use yew::prelude::*;
+
+use super::format::{duration, quantity};
+use super::paint::{kind_class, kind_label};
+use super::panel::Panel;
+use crate::view::StatsView;
+
+#[derive(Properties, PartialEq)]
+pub struct StatsProps {
+    pub stats: StatsView,
+}
+
+#[component]
+pub fn Stats(props: &StatsProps) -> Html {
+    let s = &props.stats;
+    let figures = [
+        ("commits/s", quantity(s.commits_per_s)),
+        ("latency p50", duration(s.latency_p50_ms)),
+        ("latency p99", duration(s.latency_p99_ms)),
+    ];
+    let mut kinds: Vec<_> = s.messages_per_s.iter().filter(|(_, rate)| *rate > 0.0).collect();
+    kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let top = kinds.first().map_or(1.0, |(_, rate)| *rate);
+    let total: f64 = kinds.iter().map(|(_, rate)| rate).sum();
+    html! {
+        <Panel title="Live" class="panel-stats"
+               aside={html! { <span class="muted">{ format!("{} msgs/s", quantity(total)) }</span> }}>
+            <div class="figures">
+                { for figures.into_iter().map(|(label, value)| html! {
+                    <div class="figure"><span class="figure-value">{ value }</span>
+                        <span class="figure-label">{ label }</span></div>
+                }) }
+            </div>
+            <ul class="rates">
+                { for kinds.iter().map(|(kind, rate)| html! {
+                    <li class={kind_class(*kind)}>
+                        <span class="rate-label">{ kind_label(*kind) }</span>
+                        <span class="rate-bar"><i style={format!("width:{:.1}%", rate / top * 100.0)} /></span>
+                        <span class="rate-value">{ quantity(*rate) }</span>
+                    </li>
+                }) }
+            </ul>
+        </Panel>
+    }
+}
