@@ -1,6 +1,32 @@
 //! Terms and elections: the term rules every message passes first (section 5.1), randomized
 //! election timeouts, PreVote (thesis section 9.6), votes under the election restriction
-//! (section 5.4.1), the role transitions, and CheckQuorum with its leader lease.
+//! (section 5.4.1), the role transitions, CheckQuorum with its leader lease, and fast failure
+//! detection.
+//!
+//! # Fast failure detection
+//!
+//! A browser tab that closes takes its WebRTC connections with it, and the other tabs learn so
+//! within milliseconds; waiting for an election timeout on top would make every re-election take
+//! hundreds of them. So the runtime reports a closed connection
+//! ([`Node::handle_peer_disconnected`]), and a follower whose *leader's* connection closed acts
+//! on it at once:
+//!
+//! - It forgets its leader. That ends its lease: from now on it grants pre-votes and votes to
+//!   others. This is the part that lets an election succeed quickly: the other followers lost
+//!   their connection to the same closed tab, get the same hint, and forget the leader too, so a
+//!   majority is ready to vote within milliseconds instead of after its lease.
+//! - It campaigns, with PreVote. If the leader is in fact alive (only this one connection
+//!   closed), the other followers still hear from it, stay in their lease and refuse the
+//!   pre-vote: the leader is not disturbed, and this node only wasted a round of messages.
+//! - Not all followers campaign at the same instant: each would vote for itself and the vote
+//!   would split, costing a full election timeout. The remaining voters take turns by id: the
+//!   `k`-th (from 0) waits `k` staggers of a tenth of the minimum election timeout, enough for
+//!   the first candidate's pre-vote and vote rounds. If the first is behind (the others refuse
+//!   it as less up to date) the next one tries a stagger later. A hint that arrives late is
+//!   harmless: a follower that refused a pre-vote while still in its lease grants the next one
+//!   once its own hint has come.
+//! - With lease reads on, the hint does not shorten the lease: the old leader may still be
+//!   answering reads from its lease, so the follower campaigns only once the lease has run out.
 use super::{Event, Node, Role};
 use crate::{Entry, EntryPayload, LogIndex, MessageBody, Millis, NodeId, Reducer, Term};
 
@@ -85,6 +111,31 @@ impl<R: Reducer> Node<R> {
             self.request_votes(now, true);
         } else {
             self.start_election(now);
+        }
+    }
+
+    /// The runtime's hint that the connection to `peer` closed. A follower whose leader this is
+    /// starts an election at once, or after a short stagger (see the module documentation).
+    /// Anything else ignores it: a hint about an old leader that arrives late, or a hint
+    /// at a leader (its own lease and CheckQuorum deal with lost followers).
+    pub fn handle_peer_disconnected(&mut self, now: Millis, peer: NodeId) {
+        self.now = self.now.max(now);
+        if self.role == Role::Leader || self.leader != Some(peer) || !self.is_voter() {
+            return;
+        }
+        self.set_role(self.role, None);
+        let rank = self
+            .configs
+            .latest()
+            .voters()
+            .iter()
+            .filter(|&&v| v != peer)
+            .position(|&v| v == self.config.id)
+            .unwrap_or(0) as Millis;
+        let stagger = (self.config.election_timeout_min / 10).max(1);
+        self.election_deadline = now.saturating_add(rank * stagger);
+        if self.election_deadline <= now {
+            self.campaign(now);
         }
     }
 

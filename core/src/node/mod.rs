@@ -151,7 +151,8 @@ pub enum Output<R: Reducer> {
 /// Methods by role:
 /// - creation: [`new`](Self::new), [`bootstrap`](Self::bootstrap), [`restart`](Self::restart);
 /// - inputs: [`handle_message`](Self::handle_message), [`handle_timeout`](Self::handle_timeout),
-///   [`propose`](Self::propose), [`campaign`](Self::campaign);
+///   [`handle_peer_disconnected`](Self::handle_peer_disconnected), [`propose`](Self::propose),
+///   [`campaign`](Self::campaign);
 /// - membership: [`change_membership`](Self::change_membership),
 ///   [`request_join`](Self::request_join), [`policy_view`](Self::policy_view);
 /// - outputs: [`poll_output`](Self::poll_output) (drain until `None`), then

@@ -296,6 +296,18 @@ impl Cluster {
         self.leader().expect("a leader within the limit")
     }
 
+    /// Runs in steps of `step` ms until some node leads, for at most `limit` ms; returns it.
+    pub fn run_until_leader_within(&mut self, step: Millis, limit: Millis) -> NodeId {
+        let end = self.now + limit;
+        loop {
+            if let Some(leader) = self.leader() {
+                return leader;
+            }
+            assert!(self.now < end, "no leader within {limit} ms");
+            self.run_for(step);
+        }
+    }
+
     /// Runs until one of `ids` leads, for at most `limit` ms; returns it.
     pub fn run_until_leader_among(&mut self, ids: &[NodeId], limit: Millis) -> NodeId {
         let end = self.now + limit;
@@ -374,6 +386,16 @@ impl Cluster {
     /// between two writes.
     pub fn crash_now(&mut self, id: NodeId) {
         self.nodes.remove(&id);
+    }
+
+    /// Tells every running node that its connection to `peer` closed.
+    pub fn hint_disconnected(&mut self, peer: NodeId) {
+        let now = self.now;
+        for (&id, node) in self.nodes.iter_mut() {
+            if id != peer {
+                node.handle_peer_disconnected(now, peer);
+            }
+        }
     }
 
     /// Starts `id` again from its disk.
