@@ -49,6 +49,9 @@ pub struct Limits {
     /// Frames queued for one peer (while it writes slowly or is parked awaiting a resume); signals
     /// to a peer whose queue is full are refused with `peer_overloaded`.
     pub peer_queue: usize,
+    /// Bytes queued for one peer, likewise: bounds what a parked peer holds to a fixed size,
+    /// whatever the frame limit.
+    pub peer_queue_bytes: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +63,7 @@ impl Default for Limits {
             max_connections: 20_000,
             max_msgs_per_sec: 200,
             peer_queue: 256,
+            peer_queue_bytes: 256 * 1024,
         }
     }
 }

@@ -40,6 +40,9 @@ struct Args {
     /// Frames queued per peer before signals to it are refused.
     #[arg(long, env = "SIGNAL_PEER_QUEUE", default_value_t = Limits::default().peer_queue)]
     peer_queue: usize,
+    /// Bytes queued per peer before signals to it are refused.
+    #[arg(long, env = "SIGNAL_PEER_QUEUE_BYTES", default_value_t = Limits::default().peer_queue_bytes)]
+    peer_queue_bytes: usize,
     /// Seconds a dropped peer keeps its id for a resume.
     #[arg(long, env = "SIGNAL_RESUME_TTL_SECS", default_value_t = 30.0)]
     resume_ttl_secs: f64,
@@ -77,6 +80,7 @@ impl Args {
                 max_connections: self.max_connections,
                 max_msgs_per_sec: self.max_msgs_per_sec,
                 peer_queue: self.peer_queue.max(1),
+                peer_queue_bytes: self.peer_queue_bytes,
             },
             resume_ttl: seconds(self.resume_ttl_secs, "resume-ttl-secs")?,
             ping_interval: seconds(self.ping_interval_secs, "ping-interval-secs")?,

@@ -101,9 +101,12 @@ pub(crate) struct Membership {
 /// an idle member's outbox allocates nothing, where a tokio channel allocates a block of 32 slots
 /// up front, and 10,000 idle members are the case to be small for.
 pub(crate) struct Outbox {
-    /// Queued frames, at most `capacity`.
-    frames: Mutex<VecDeque<Utf8Bytes>>,
+    /// Queued frames and their total size in bytes.
+    frames: Mutex<(VecDeque<Utf8Bytes>, usize)>,
+    /// At most this many frames may be queued...
     capacity: usize,
+    /// ...and at most this many bytes, so a parked member cannot hoard large frames.
+    capacity_bytes: usize,
     /// Wakes the session when frames arrive or the outbox is retired.
     ready: Notify,
     /// Set when a resume moved the member to another socket: this outbox's session must end.
@@ -111,10 +114,11 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    fn new(capacity: usize) -> Arc<Outbox> {
+    fn new(limits: &Limits) -> Arc<Outbox> {
         Arc::new(Outbox {
             frames: Mutex::default(),
-            capacity,
+            capacity: limits.peer_queue,
+            capacity_bytes: limits.peer_queue_bytes,
             ready: Notify::new(),
             retired: AtomicBool::new(false),
         })
@@ -122,20 +126,25 @@ impl Outbox {
 
     /// Queues a frame, unless the queue is full.
     fn push(&self, frame: Utf8Bytes) -> Result<(), ErrorCode> {
-        let mut frames = lock(&self.frames);
-        if frames.len() >= self.capacity {
+        let mut queue = lock(&self.frames);
+        let (frames, bytes) = &mut *queue;
+        if frames.len() >= self.capacity || *bytes + frame.len() > self.capacity_bytes {
             return Err(ErrorCode::PeerOverloaded);
         }
+        *bytes += frame.len();
         frames.push_back(frame);
-        drop(frames);
+        drop(queue);
         self.ready.notify_one();
         Ok(())
     }
 
     /// Moves everything queued here to `to`, retires this outbox and wakes its session.
     fn retire_into(&self, to: &Outbox) {
-        let frames = std::mem::take(&mut *lock(&self.frames));
-        lock(&to.frames).extend(frames);
+        let (frames, bytes) = std::mem::take(&mut *lock(&self.frames));
+        let mut queue = lock(&to.frames);
+        queue.0.extend(frames);
+        queue.1 += bytes;
+        drop(queue);
         self.retired.store(true, Relaxed);
         self.ready.notify_one();
     }
@@ -147,7 +156,10 @@ impl Outbox {
 
     /// The next queued frame, if any.
     pub fn pop(&self) -> Option<Utf8Bytes> {
-        lock(&self.frames).pop_front()
+        let mut queue = lock(&self.frames);
+        let frame = queue.0.pop_front()?;
+        queue.1 -= frame.len();
+        Some(frame)
     }
 
     /// Asks for another wake-up (the session stopped draining before the queue was empty).
@@ -211,7 +223,7 @@ impl Rooms {
                 } else {
                     // The old socket still looks alive: its session is retired, and the new one
                     // takes over what was queued.
-                    let outbox = Outbox::new(limits.peer_queue);
+                    let outbox = Outbox::new(limits);
                     member.outbox.retire_into(&outbox);
                     member.outbox = outbox;
                 }
@@ -228,7 +240,7 @@ impl Rooms {
                         .encode()
                         .into();
                 broadcast(&members, &notice, metrics);
-                let outbox = Outbox::new(limits.peer_queue);
+                let outbox = Outbox::new(limits);
                 members.push(Member {
                     id: request.fresh_id,
                     meta: request.meta,
@@ -336,6 +348,19 @@ mod tests {
         assert!(ResumeToken::parse("zz").is_none());
         assert!(ResumeToken::parse(&"g".repeat(32)).is_none());
         assert!(ResumeToken::parse(&"é".repeat(16)).is_none());
+    }
+
+    #[test]
+    fn outboxes_are_bounded_by_frames_and_bytes() {
+        let limits = Limits { peer_queue: 3, peer_queue_bytes: 10, ..Limits::default() };
+        let outbox = Outbox::new(&limits);
+        outbox.push("1234".into()).unwrap();
+        outbox.push("1234".into()).unwrap();
+        assert_eq!(outbox.push("123".into()), Err(ErrorCode::PeerOverloaded));
+        outbox.push("12".into()).unwrap();
+        assert_eq!(outbox.push("".into()), Err(ErrorCode::PeerOverloaded));
+        assert_eq!(outbox.pop().unwrap().as_str(), "1234");
+        outbox.push("123".into()).unwrap();
     }
 
     fn request(room: &str, conn: u64, resume: Option<ResumeToken>) -> JoinRequest<'_> {

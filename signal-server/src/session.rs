@@ -69,10 +69,14 @@ pub(crate) async fn run(socket: WebSocket, room: String, state: Arc<AppState>) {
         session.serve().await
     };
     tracing::debug!(conn, room = %session.room, ?end, "session ended");
-    // Boxed: the closing steps are as large as the whole loop, and would otherwise make every
-    // idle session's task that much bigger for its whole life.
-    Box::pin(session.finish(end)).await;
+    // Boxed, like the parking below: the closing steps are as large as the whole loop, and would
+    // otherwise make every idle session's task that much bigger for its whole life.
+    let parked = Box::pin(session.finish(end)).await;
+    // The socket is gone: it no longer counts against the connection limit, even while parked.
     state.metrics.connections.fetch_sub(1, Relaxed);
+    if let Some(membership) = parked {
+        Box::pin(park(&state, membership, conn)).await;
+    }
 }
 
 struct Session {
@@ -116,6 +120,8 @@ impl Session {
                 },
             }
         };
+        // A resumed member may have frames queued whose wake-up went to its old session.
+        outbox.wake();
         let mut ready = pin!(outbox.ready());
         loop {
             tokio::select! {
@@ -322,8 +328,9 @@ impl Session {
         Box::pin(self.send(Message::Text(frame.into()))).await
     }
 
-    /// Closes the socket as `end` requires and updates the room.
-    async fn finish(mut self, end: End) {
+    /// Closes the socket as `end` requires and updates the room. Returns the membership to park
+    /// if the socket just broke.
+    async fn finish(mut self, end: End) -> Option<Membership> {
         let state = Arc::clone(&self.state);
         let too_large = matches!(end, End::TooLarge);
         let (close, reason, leave) = match end {
@@ -344,13 +351,7 @@ impl Session {
                 let _ = self.error(code, reason).await;
                 (Some(close), reason, true)
             }
-            End::Dropped => {
-                drop(self.socket);
-                if let Some(membership) = self.membership {
-                    park(&state, membership, self.conn).await;
-                }
-                return;
-            }
+            End::Dropped => return self.membership,
         };
         // Announce the departure before the (possibly slow) close handshake.
         if leave {
@@ -376,6 +377,7 @@ impl Session {
             }
         })
         .await;
+        None
     }
 }
 

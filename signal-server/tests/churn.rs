@@ -59,7 +59,14 @@ fn rss_kib() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_stays_flat_over_connection_churn() {
-    let server = start(Config { resume_ttl: Duration::from_millis(20), ..quick_config() }).await;
+    // Parked members expire quickly; nobody is idle long enough to be pinged.
+    let config = Config {
+        resume_ttl: Duration::from_millis(20),
+        ping_interval: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(30),
+        ..quick_config()
+    };
+    let server = start(config).await;
     // Warm up: allocator arenas, tokio's slabs and the rooms map reach their working size.
     for n in 0..20 {
         round(server.addr, n).await;

@@ -18,8 +18,8 @@
 //!   the whole room; the other copies are discarded). Latency is send to delivery.
 //! - (c) latency at a fixed rate (5,000 msg/s), spread evenly over the same clients.
 //!
-//! With `--runs N` the relay and fixed-rate runs are repeated, interleaving the servers, and
-//! medians are printed.
+//! The relay and fixed-rate runs are repeated (`--runs`, 3 by default), interleaving the servers,
+//! and medians are printed. The machine's load average is printed too: the cores are shared.
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -65,7 +65,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_values_t = [1000, 5000, 10000])]
     conns: Vec<usize>,
     /// Relay runs per server; medians are printed (0 skips the relay workloads).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 3)]
     runs: usize,
     /// Leave y-webrtc out.
     #[arg(long)]
@@ -633,7 +633,16 @@ fn print_relay(kind: Kind, relay: &Relay, rate: u32) {
     );
 }
 
+/// The 1, 5 and 15 minute load averages: the machine is shared, and the figures mean little
+/// without them.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(","))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 async fn bench(args: Args) -> Result<(), String> {
+    println!("signal machine loadavg={} cores={}", loadavg(), num_cores());
     let matchbox = if args.skip_matchbox { None } else { find_matchbox(&args) };
     let mut kinds = vec![Kind::Flotilla];
     if !args.skip_ywebrtc {
@@ -667,6 +676,7 @@ async fn bench(args: Args) -> Result<(), String> {
     for (kind, relay) in kinds.iter().zip(&summary) {
         print_relay(*kind, relay, args.rate);
     }
+    println!("signal machine loadavg={} (at the end)", loadavg());
     let ours = summary[0];
     for (kind, relay) in kinds.iter().zip(&summary).skip(1) {
         let name = match kind {
@@ -680,6 +690,10 @@ async fn bench(args: Args) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+fn num_cores() -> usize {
+    std::thread::available_parallelism().map(usize::from).unwrap_or(1)
 }
 
 /// Raises the soft open-file limit to the hard one: 10,000 clients are 10,000 descriptors here
