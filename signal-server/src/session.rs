@@ -79,7 +79,9 @@ pub(crate) async fn run(socket: WebSocket, room: String, state: Arc<AppState>) {
     }
 }
 
+/// One connection's state, owned by its task.
 struct Session {
+    /// The client's socket; only this task reads and writes it.
     socket: WebSocket,
     /// The room in the path (validated before the upgrade).
     room: String,
@@ -87,9 +89,11 @@ struct Session {
     conn: u64,
     /// Set once `hello` has been answered.
     membership: Option<Membership>,
+    /// The per-connection message rate.
     rate: RateLimit,
     /// When the client last sent anything (pongs included).
     last_seen: Instant,
+    /// Config, rooms and metrics, shared with every session.
     state: Arc<AppState>,
 }
 
@@ -419,6 +423,7 @@ fn truncate(mut text: String, max: usize) -> String {
 /// What to do with a frame, by the per-connection rate.
 #[derive(Debug, PartialEq, Eq)]
 enum Admit {
+    /// Within the rate.
     Yes,
     /// Over the rate: drop it and say so (once per burst).
     DropAndWarn,
@@ -432,10 +437,15 @@ enum Admit {
 /// current burst; a burst ends after a second with nothing dropped.
 #[derive(Debug)]
 struct RateLimit {
+    /// Refill rate, and the bucket's size.
     per_sec: f64,
+    /// Frames that may come now.
     tokens: f64,
+    /// When `tokens` was last refilled.
     refilled: Instant,
+    /// Frames dropped in the current burst.
     dropped: u32,
+    /// When the last frame was dropped.
     last_drop: Instant,
 }
 
