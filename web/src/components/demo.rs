@@ -387,7 +387,8 @@ impl DemoCluster {
                     author: name.to_owned(),
                     author_colour: colour.to_owned(),
                     text: text.to_owned(),
-                    at: epoch + 5_000.0 + i as f64 * 4_700.0,
+                    // Older further up, the newest a couple of seconds before the pending one.
+                    at: epoch + now - 2_000.0 - (SAID.len() - i) as f64 * 4_700.0,
                     status: if index <= COMMIT {
                         EntryStatus::Committed
                     } else {

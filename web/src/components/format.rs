@@ -32,7 +32,8 @@ pub fn duration(ms: f64) -> String {
 
 /// A rate or count with a sensible number of digits: `0.5`, `12.4`, `830`, `12.3k`.
 pub fn quantity(value: f64) -> String {
-    match value {
+    // `+ 0.0` turns a negative zero (an empty float sum is -0.0) into a plain one.
+    match value + 0.0 {
         v if !v.is_finite() => "–".to_owned(),
         v if v.abs() < 10.0 => format!("{v:.1}").trim_end_matches(".0").to_owned(),
         v if v.abs() < 1_000.0 => format!("{v:.0}"),
@@ -57,5 +58,6 @@ mod tests {
         assert_eq!(quantity(0.5), "0.5");
         assert_eq!(quantity(830.4), "830");
         assert_eq!(quantity(12_345.0), "12.3k");
+        assert_eq!(quantity(-0.0), "0");
     }
 }

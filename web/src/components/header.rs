@@ -56,7 +56,9 @@ pub fn Header(props: &HeaderProps) -> Html {
             </div>
             <div class="room">
                 <span class="room-label">{ "room" }</span>
-                <span class="room-name">{ props.room.clone() }</span>
+                <span class="room-name">
+                    { if props.room.is_empty() { "…".into() } else { props.room.clone() } }
+                </span>
                 <a class="share" href={props.share_url.clone()} onclick={on_copy}
                    title="Copy the link: every tab that opens it joins this cluster">
                     { if *copied { "Copied ✓" } else { "Copy invite link" } }

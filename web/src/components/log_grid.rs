@@ -159,7 +159,11 @@ pub fn LogGridPanel(props: &LogGridProps) -> Html {
     };
     html! {
         <Panel title="Replicated log" class="panel-grid" {aside}>
-            <LogGrid grid={props.grid.clone()} nodes={props.nodes.clone()} />
+            if props.grid.rows.is_empty() {
+                <p class="empty-note">{ "Each node's log appears here once this tab has joined." }</p>
+            } else {
+                <LogGrid grid={props.grid.clone()} nodes={props.nodes.clone()} />
+            }
         </Panel>
     }
 }

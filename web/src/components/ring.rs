@@ -223,9 +223,12 @@ fn centre_status(nodes: &[NodeView], tally: Option<VoteTally>) -> Html {
             format!("term {} · {} voters", me.map_or(0, |m| m.term), t.voters),
             "centre campaigning",
         ),
-        (None, Some(l)) => ("leader", l.name.clone(), format!("term {}", l.term), "centre led"),
+        (None, Some(l)) => {
+            let reach = if l.reachable { "" } else { " · unreachable" };
+            ("leader", l.name.clone(), format!("term {}{reach}", l.term), "centre led")
+        }
         (None, None) if nodes.is_empty() => {
-            ("cluster", "starting…".to_owned(), String::new(), "centre")
+            ("cluster", "joining…".to_owned(), "finding the room".to_owned(), "centre")
         }
         (None, None) => {
             ("no leader", "waiting".to_owned(), "for an election".to_owned(), "centre leaderless")

@@ -15,10 +15,12 @@ pub struct StatsProps {
 #[component]
 pub fn Stats(props: &StatsProps) -> Html {
     let s = &props.stats;
+    // A latency of zero means nothing was committed to measure.
+    let latency = |ms: f64| if ms > 0.0 { duration(ms) } else { "–".to_owned() };
     let figures = [
         ("commits/s", quantity(s.commits_per_s)),
-        ("latency p50", duration(s.latency_p50_ms)),
-        ("latency p99", duration(s.latency_p99_ms)),
+        ("latency p50", latency(s.latency_p50_ms)),
+        ("latency p99", latency(s.latency_p99_ms)),
     ];
     let mut kinds: Vec<_> = s.messages_per_s.iter().filter(|(_, rate)| *rate > 0.0).collect();
     kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
