@@ -341,6 +341,8 @@ async fn shared_log_shows_authors_pending_entries_and_errors_and_appends() {
             entry(Some(8), "tab-2", "red;background:url(x)", "second", EntryStatus::Committed),
             entry(None, "tab-1", "#5b9cf5", "on its way", EntryStatus::Provisional),
         ],
+        // The log holds more than the newest entries the panel was given.
+        total: 10,
         errors: vec!["proposal refused: this node is isolated".to_owned()],
         on_command,
     })
@@ -357,6 +359,7 @@ async fn shared_log_shows_authors_pending_entries_and_errors_and_appends() {
     let hostile = entries[1].get_attribute("style").unwrap_or_default();
     assert!(!hostile.contains("url") && hostile.contains(NEUTRAL), "{hostile}");
     assert!(text(&one(&root, ".errors")).contains("this node is isolated"));
+    assert!(text(&one(&root, ".panel-aside")).contains("10 entries · 1 pending"));
 
     let input = one(&root, &format!("#{APPEND_INPUT_ID}"));
     let button = one(&root, "form.append button");

@@ -12,11 +12,12 @@ use super::header::Header;
 use super::help::Help;
 use super::inspector::Inspector;
 use super::log_grid::LogGridPanel;
+use super::newest;
 use super::ring::RingPanel;
-use super::shared_log::SharedLog;
+use super::shared_log::{self, SharedLog};
 use super::shortcuts::use_shortcuts;
 use super::stats::Stats;
-use super::timeline::Timeline;
+use super::timeline::{self, Timeline};
 use crate::view::{ClusterView, Command};
 
 #[derive(Properties, PartialEq)]
@@ -59,10 +60,11 @@ pub fn Dashboard(props: &DashboardProps) -> Html {
                     <div class="screen">
                         <LogGridPanel grid={view.log_grid.clone()} nodes={view.nodes.clone()} />
                         <div class="pair pair-live">
-                            <SharedLog entries={view.shared_log.clone()}
+                            <SharedLog entries={newest(&view.shared_log, shared_log::SHOWN)}
+                                       total={view.shared_log.len()}
                                        errors={view.inspector.errors.clone()}
                                        on_command={on_command.clone()} />
-                            <Timeline events={view.timeline.clone()} />
+                            <Timeline events={newest(&view.timeline, timeline::SHOWN)} />
                         </div>
                     </div>
                     <div class="pair">

@@ -23,3 +23,10 @@ pub mod shared_log;
 pub mod shortcuts;
 pub mod stats;
 pub mod timeline;
+
+/// The newest `n` of `items` (the end of the slice), cloned: what a panel that shows the recent
+/// part of a growing list gets as props, so that a long session costs the same per frame as a
+/// short one.
+pub fn newest<T: Clone>(items: &[T], n: usize) -> Vec<T> {
+    items[items.len().saturating_sub(n)..].to_vec()
+}

@@ -14,11 +14,18 @@ use crate::view::{Command, EntryStatus, SharedEntryView};
 pub const APPEND_INPUT_ID: &str = "append-input";
 /// Longest text one entry may carry: a log line, not a document.
 pub const MAX_TEXT: usize = 280;
+/// Entries drawn at most (the newest): enough to read back a conversation.
+pub const SHOWN: usize = 300;
+/// Errors shown at most (the newest): older ones are stale news.
+pub const ERRORS_SHOWN: usize = 3;
 
 #[derive(Properties, PartialEq)]
 pub struct SharedLogProps {
-    /// Oldest first, as in the log; drawn newest first.
+    /// The newest entries, oldest first as in the log; drawn newest first.
     pub entries: Vec<SharedEntryView>,
+    /// How many entries the log holds in all, when `entries` is only its newest part.
+    #[prop_or_default]
+    pub total: usize,
     /// Refused or failed proposals, newest last.
     #[prop_or_default]
     pub errors: Vec<String>,
@@ -49,7 +56,7 @@ pub fn SharedLog(props: &SharedLogProps) -> Html {
     let provisional = props.entries.iter().filter(|e| e.status == EntryStatus::Provisional).count();
     let aside = html! {
         <span class="muted">
-            { format!("{} entries", props.entries.len()) }
+            { format!("{} entries", props.total.max(props.entries.len())) }
             if provisional > 0 { { format!(" · {provisional} pending") } }
         </span>
     };
@@ -65,7 +72,9 @@ pub fn SharedLog(props: &SharedLogProps) -> Html {
             </form>
             if !props.errors.is_empty() {
                 <ul class="errors" role="alert">
-                    { for props.errors.iter().rev().map(|e| html! { <li class="error">{ e.clone() }</li> }) }
+                    { for props.errors.iter().rev().take(ERRORS_SHOWN).map(|e| html! {
+                        <li class="error">{ e.clone() }</li>
+                    }) }
                 </ul>
             }
             if props.entries.is_empty() {

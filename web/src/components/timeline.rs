@@ -12,7 +12,7 @@ pub const SHOWN: usize = 200;
 
 #[derive(Properties, PartialEq)]
 pub struct TimelineProps {
-    /// Oldest first.
+    /// Oldest first; the newest [`SHOWN`] are drawn.
     pub events: Vec<TimelineEvent>,
 }
 
