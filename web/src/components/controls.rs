@@ -236,7 +236,10 @@ pub fn Controls(props: &ControlsProps) -> Html {
                     <button disabled={timing_result.is_err() || timing.is_none()} onclick={on_timing_apply}>
                         { "Apply timings" }
                     </button>
-                    if let Err(why) = timing_result { <span class="hint error-text">{ why }</span> }
+                    // Only about what the reader typed, not about values before the first view.
+                    if let (Err(why), true) = (timing_result, timing.is_some()) {
+                        <span class="hint error-text">{ why }</span>
+                    }
                 </div>
                 <div class="inline">
                     { number_field("remove dead tabs after", "s", dead_text, on_dead_input) }

@@ -31,12 +31,13 @@ impl DemoPhase {
 }
 
 /// The tabs: id, name, author colour.
+/// (Names and colours in the runtime's style: a ship and a number; a hue at 62% / 44%.)
 const TABS: [(NodeId, &str, &str); 5] = [
-    (4821, "tab-4821", "hsl(205 85% 62%)"),
-    (1377, "tab-1377", "hsl(150 55% 55%)"),
-    (9052, "tab-9052", "hsl(36 90% 60%)"),
-    (2610, "tab-2610", "hsl(330 70% 66%)"),
-    (7743, "tab-7743", "hsl(268 70% 72%)"),
+    (4821, "Beagle 12", "hsl(212, 62%, 44%)"),
+    (1377, "Calypso 4", "hsl(152, 62%, 44%)"),
+    (9052, "Endeavour 17", "hsl(32, 62%, 44%)"),
+    (2610, "Golden Hind 3", "hsl(330, 62%, 44%)"),
+    (7743, "Nautilus 9", "hsl(268, 62%, 44%)"),
 ];
 const ME: NodeId = 4821;
 /// The log starts after a snapshot at 60; 40 entries follow, the last 3 not yet committed.
@@ -86,32 +87,32 @@ impl DemoCluster {
             dead_after_ms: 10_000,
         };
         let errors = vec![
-            "“deploy at 5” was dropped: leadership moved from tab-2610 to tab-4821 before it \
+            "“deploy at 5” was dropped: leadership moved from Golden Hind 3 to Beagle 12 before it \
              committed (term 6 → 7)"
                 .to_owned(),
         ];
         let event = |at, kind, text: &str| TimelineEvent { at, kind, text: text.to_owned() };
         let mut events = vec![
-            event(420.0, TimelineKind::Join, "tab-4821 (this tab) bootstrapped the cluster"),
-            event(2_310.0, TimelineKind::Join, "tab-1377 joined"),
-            event(2_950.0, TimelineKind::Join, "tab-9052 joined"),
-            event(4_100.0, TimelineKind::Join, "tab-2610 joined"),
-            event(5_020.0, TimelineKind::Join, "tab-7743 joined"),
+            event(420.0, TimelineKind::Join, "Beagle 12 (this tab) bootstrapped the cluster"),
+            event(2_310.0, TimelineKind::Join, "Calypso 4 joined"),
+            event(2_950.0, TimelineKind::Join, "Endeavour 17 joined"),
+            event(4_100.0, TimelineKind::Join, "Golden Hind 3 joined"),
+            event(5_020.0, TimelineKind::Join, "Nautilus 9 joined"),
             event(31_400.0, TimelineKind::Snapshot, "snapshot at index 60 (log compacted)"),
-            event(48_210.0, TimelineKind::Leave, "tab-2610 unreachable (heartbeats lost)"),
+            event(48_210.0, TimelineKind::Leave, "Golden Hind 3 unreachable (heartbeats lost)"),
             event(48_497.0, TimelineKind::Election, "election for term 7 took 287 ms"),
-            event(48_497.0, TimelineKind::LeaderChange, "tab-4821 (this tab) leads term 7"),
-            event(50_030.0, TimelineKind::Join, "tab-2610 back, catching up from index 91"),
+            event(48_497.0, TimelineKind::LeaderChange, "Beagle 12 (this tab) leads term 7"),
+            event(50_030.0, TimelineKind::Join, "Golden Hind 3 back, catching up from index 91"),
             event(
                 57_800.0,
                 TimelineKind::Info,
-                "tab-7743 partitioned: it campaigns alone (term 9)",
+                "Nautilus 9 partitioned: it campaigns alone (term 9)",
             ),
             event(61_200.0, TimelineKind::Error, "proposal dropped at the leader change"),
         ];
         if phase == DemoPhase::Election {
-            events.push(event(64_020.0, TimelineKind::Leave, "tab-2610 closed"));
-            events.push(event(64_190.0, TimelineKind::Election, "tab-4821 campaigns for term 8"));
+            events.push(event(64_020.0, TimelineKind::Leave, "Golden Hind 3 closed"));
+            events.push(event(64_190.0, TimelineKind::Election, "Beagle 12 campaigns for term 8"));
         }
         DemoCluster { phase, epoch_origin, proposals: Vec::new(), errors, events, controls }
     }

@@ -236,7 +236,7 @@ fn centre_status(nodes: &[NodeView], tally: Option<VoteTally>) -> Html {
     };
     html! {
         <g {class} transform={format!("translate({cx} {cy})")}>
-            <circle class="hub" r="58" />
+            <circle class="hub" r="62" />
             <text class="kicker" y="-18">{ kicker }</text>
             <text class="headline" y="4">{ headline }</text>
             <text class="detail" y="24">{ detail }</text>
