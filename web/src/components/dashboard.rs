@@ -41,7 +41,11 @@ pub fn Dashboard(props: &DashboardProps) -> Html {
         Callback::from(move |()| help.set(false))
     };
     let me = view.nodes.iter().find(|n| n.is_self).cloned();
-    let class = classes!("app", view.controls.paused.then_some("is-paused"));
+    let class = classes!(
+        "app",
+        view.controls.paused.then_some("is-paused"),
+        view.controls.isolated.then_some("is-isolated")
+    );
     html! {
         <div {class}>
             <Header room={view.room.clone()} share_url={view.share_url.clone()} {me}

@@ -126,9 +126,10 @@ impl DemoCluster {
         } else {
             None
         };
-        let mut note = |text: String| {
-            self.events.push(TimelineEvent { at: now, kind: TimelineKind::Info, text })
-        };
+        // The made-up history runs ahead of a freshly opened page's clock: keep the order.
+        let at = self.events.last().map_or(now, |last| now.max(last.at + 100.0));
+        let mut note =
+            |text: String| self.events.push(TimelineEvent { at, kind: TimelineKind::Info, text });
         match command {
             Command::Append(_) | Command::Burst(_) if refused.is_some() => {
                 let why = format!("proposal refused: {}", refused.unwrap_or_default());
