@@ -16,31 +16,63 @@
 //!
 //! - [`Runtime::start`] returns at once. It claims the node id (sessionStorage, up to ~60 ms on
 //!   a reload), restarts the node from its durable state, joins the room's mesh (`?room=NAME`,
-//!   default `lobby`) and starts ticking. Commands given before that are queued and run then.
-//! - `on_view` receives a complete [`ClusterView`](crate::view::ClusterView) at most once per
-//!   animation frame, and only when something changed: a burst of 10,000 entries is a handful
-//!   of views, not 10,000.
+//!   default `lobby`), starts ticking and installs the test hook (`window.flotilla`, see
+//!   [`test_hook`]). Commands given before that are queued and run then.
+//! - `on_view` receives a complete [`ClusterView`] at most once per animation frame (~30 Hz at
+//!   most), and only when something changed or moves: a burst of 10,000 entries is a handful
+//!   of views, not 10,000. A hidden tab gets none (no animation frames) until shown again.
 //! - [`RuntimeHandle`] is cheap to clone and compares by identity (so it can be a prop).
 //!   Dropping the last clone stops the node and leaves the room.
-//! - [`Runtime::start_with`] takes [`Options`] instead of reading the page (tests use it).
+//! - [`Runtime::start_with`] takes [`Options`] instead of reading the page: the browser tests
+//!   run several runtimes in one page over an in-page [`net::Network`].
 //!
 //! # Modules
+//! - `driver`: the Raft loop (inputs, the output order, membership, pause and isolation).
+//! - [`net`]: the network the loop talks to, and the WebRTC mesh behind it.
+//! - `wire`: Raft, gossip and goodbye frames on one data channel.
+//! - `present`, `observe`, `stats`: what the view shows (built per frame, not per message).
+//! - [`settings`]: every timing, in one place.
 //! - [`storage`]: the node id and the durable Raft state, in sessionStorage (synchronous, so
 //!   persist-before-send holds), with duplicate-tab detection.
 //! - [`ticker`]: wake-ups from a dedicated Web Worker, which hidden tabs do not throttle.
+//! - [`test_hook`]: `window.flotilla`, what the end-to-end suite drives.
 //!
 //! [`TabMeta`] is what this tab tells the others through the signal server: the transport only
 //! carries it; the runtime maps signal peers to Raft node ids with it.
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
 
+use flotilla_core::NodeId;
+use flotilla_signal_protocol::valid_room_name;
+use gloo::console;
+use gloo::events::EventListener;
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
 
-use crate::view::{ClusterView, Command};
+use crate::transport::room_url;
+use crate::view::{ClusterView, Command, TimelineEvent, TimelineKind};
+use driver::{Driver, Identity, Input};
+use net::{MeshNet, NetEvent, Network};
+use settings::VIEW_EVERY_MS;
+use storage::identity::{self as claim, Origin};
+use storage::DurableStore;
+use ticker::{now, Ticker};
 
+mod driver;
+mod names;
+pub mod net;
+mod observe;
+mod present;
+pub mod settings;
+mod stats;
 pub mod storage;
+pub mod test_hook;
 pub mod ticker;
+mod wire;
 
 /// This tab's self-description in the signaling `hello`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,25 +81,48 @@ pub struct TabMeta {
     pub node: u64,
     /// A short display name.
     pub name: String,
+    /// The CSS colour the tab is drawn in (absent from older tabs: derived from the name then).
+    #[serde(default)]
+    pub colour: String,
 }
 
-/// How to start a runtime; [`Options::from_page`] reads the page's URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Makes the network a runtime runs on, given this tab's meta and where to report events.
+pub type MakeNetwork =
+    Box<dyn FnOnce(&TabMeta, Box<dyn FnMut(NetEvent)>) -> Result<Box<dyn Network>, String>>;
+
+/// How to start a runtime; [`Options::from_page`] is what the app uses.
 pub struct Options {
     /// The room, which is also the cluster: `?room=NAME`, default `lobby`.
     pub room: String,
+    /// `None`: claim the tab's node id from sessionStorage (a reload is the same node). Tests
+    /// running several nodes in one page give each its own.
+    pub node_id: Option<NodeId>,
+    /// Where the durable state lives in sessionStorage; default `flotilla/{room}/`.
+    pub storage_prefix: Option<String>,
+    /// `None`: the WebRTC mesh through the signal server that served the page.
+    pub network: Option<MakeNetwork>,
+    /// Install `window.flotilla` (see [`test_hook`]).
+    pub test_hook: bool,
 }
 
+/// The room of plain new tabs, so that they form one cluster.
+pub const DEFAULT_ROOM: &str = "lobby";
+
 impl Options {
+    /// The page's room, its own node id, the mesh, and the test hook.
     pub fn from_page() -> Self {
-        Options { room: "lobby".to_owned() }
+        let room = web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
+            .and_then(|params| params.get("room"))
+            .filter(|room| valid_room_name(room))
+            .unwrap_or_else(|| DEFAULT_ROOM.to_owned());
+        Options { room, node_id: None, storage_prefix: None, network: None, test_hook: true }
     }
 }
 
-/// This tab's Raft node with everything it runs on.
-pub struct Runtime {
-    commands: Vec<Command>,
-}
+/// This tab's Raft node with everything it runs on. Only its handle is public.
+pub struct Runtime;
 
 impl Runtime {
     /// Starts the runtime of this tab (see the module doc).
@@ -76,26 +131,232 @@ impl Runtime {
     }
 
     /// Starts a runtime with explicit options.
-    pub fn start_with(_options: Options, _on_view: Callback<ClusterView>) -> RuntimeHandle {
-        RuntimeHandle { inner: Rc::new(RefCell::new(Runtime { commands: Vec::new() })) }
+    pub fn start_with(options: Options, on_view: Callback<ClusterView>) -> RuntimeHandle {
+        let shared = Rc::new(Shared {
+            driver: RefCell::new(None),
+            inbox: RefCell::new(VecDeque::new()),
+            on_view,
+            frame: RefCell::new(None),
+            frame_pending: Cell::new(false),
+            last_view: Cell::new(f64::NEG_INFINITY),
+            pagehide: RefCell::new(None),
+            identity: RefCell::new(None),
+        });
+        spawn_local(boot(Rc::downgrade(&shared), options));
+        RuntimeHandle { shared }
     }
 }
 
 /// The UI's handle on the runtime: give it commands. Dropping the last clone stops the runtime.
 #[derive(Clone)]
 pub struct RuntimeHandle {
-    inner: Rc<RefCell<Runtime>>,
+    shared: Rc<Shared>,
 }
 
 impl RuntimeHandle {
     /// Runs a command from the UI (queued until the node has started).
     pub fn command(&self, command: Command) {
-        self.inner.borrow_mut().commands.push(command);
+        self.shared.input(Input::Command(command));
+    }
+
+    /// Reads the running driver (for tests): `None` before it started.
+    pub fn node_id(&self) -> Option<NodeId> {
+        self.shared.with_driver(|driver| driver.id.node)
+    }
+
+    /// The test hook's view of this runtime (for tests that run several in one page).
+    pub fn hook(&self) -> test_hook::FlotillaHook {
+        test_hook::FlotillaHook::new(Rc::downgrade(&self.shared))
     }
 }
 
 impl PartialEq for RuntimeHandle {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.inner, &other.inner)
+        Rc::ptr_eq(&self.shared, &other.shared)
     }
+}
+
+type FrameCallback = Closure<dyn FnMut(f64)>;
+
+/// What the handle, the ticker, the network and the hook share. Every input goes through
+/// [`Shared::input`], which runs the driver unless it is already running further up the stack
+/// (then the input waits in the inbox and that outer run takes it): no callback can re-enter
+/// the driver.
+pub(crate) struct Shared {
+    driver: RefCell<Option<Driver>>,
+    inbox: RefCell<VecDeque<Input>>,
+    on_view: Callback<ClusterView>,
+    /// The animation-frame callback: one per runtime, kept for its whole life.
+    frame: RefCell<Option<FrameCallback>>,
+    frame_pending: Cell<bool>,
+    last_view: Cell<f64>,
+    pagehide: RefCell<Option<EventListener>>,
+    /// Answers other tabs asking whether this node id is taken, for as long as we run.
+    identity: RefCell<Option<claim::Identity>>,
+}
+
+impl Shared {
+    pub(crate) fn input(self: &Rc<Self>, input: Input) {
+        self.inbox.borrow_mut().push_back(input);
+        self.pump();
+    }
+
+    fn pump(self: &Rc<Self>) {
+        let Ok(mut slot) = self.driver.try_borrow_mut() else { return };
+        let Some(driver) = slot.as_mut() else { return };
+        loop {
+            let next = self.inbox.borrow_mut().pop_front();
+            let Some(input) = next else { break };
+            driver.input(input);
+        }
+        let dirty = driver.dirty;
+        drop(slot);
+        if dirty {
+            self.request_frame();
+        }
+    }
+
+    pub(crate) fn with_driver<T>(&self, read: impl FnOnce(&Driver) -> T) -> Option<T> {
+        self.driver.try_borrow().ok()?.as_ref().map(read)
+    }
+
+    fn request_frame(self: &Rc<Self>) {
+        if self.frame_pending.replace(true) {
+            return;
+        }
+        let Some(window) = web_sys::window() else { return };
+        let mut frame = self.frame.borrow_mut();
+        let callback = frame.get_or_insert_with(|| {
+            let weak = Rc::downgrade(self);
+            Closure::new(move |_: f64| {
+                if let Some(shared) = weak.upgrade() {
+                    shared.render();
+                }
+            })
+        });
+        if window.request_animation_frame(callback.as_ref().unchecked_ref()).is_err() {
+            self.frame_pending.set(false);
+        }
+    }
+
+    /// One animation frame: emits a view if the last one is old enough, and asks for another
+    /// frame while anything changes or moves.
+    fn render(self: &Rc<Self>) {
+        self.frame_pending.set(false);
+        let at = now();
+        if at - self.last_view.get() < VIEW_EVERY_MS {
+            return self.request_frame();
+        }
+        let built = {
+            let Ok(mut slot) = self.driver.try_borrow_mut() else { return self.request_frame() };
+            let Some(driver) = slot.as_mut() else { return };
+            let view = driver.view(at);
+            driver.dirty = driver.animating();
+            (view, driver.dirty)
+        };
+        let (view, again) = built;
+        self.last_view.set(at);
+        // No borrow is held: the UI may send commands from inside this call.
+        self.on_view.emit(view);
+        if again {
+            self.request_frame();
+        }
+    }
+
+    /// Shows why the runtime could not start.
+    fn failed(&self, room: &str, error: &str) {
+        console::error!(format!("flotilla: the runtime could not start: {error}"));
+        let event = TimelineEvent {
+            at: now(),
+            kind: TimelineKind::Error,
+            text: format!("could not start: {error}"),
+        };
+        self.on_view.emit(ClusterView {
+            room: room.to_owned(),
+            timeline: vec![event],
+            ..ClusterView::default()
+        });
+    }
+}
+
+/// Claims the node id, opens the store, joins the network, and starts the driver.
+async fn boot(weak: Weak<Shared>, options: Options) {
+    let room = options.room.clone();
+    if let Err(error) = try_boot(weak.clone(), options).await {
+        if let Some(shared) = weak.upgrade() {
+            shared.failed(&room, &error);
+        }
+    }
+}
+
+async fn try_boot(weak: Weak<Shared>, options: Options) -> Result<(), String> {
+    let Options { room, node_id, storage_prefix, network, test_hook } = options;
+    let (node, origin, identity) = match node_id {
+        Some(node) => (node, Origin::Restarted, None),
+        None => {
+            let identity = claim::claim().await.map_err(|e| format!("no node id: {e:?}"))?;
+            (identity.node_id, identity.origin, Some(identity))
+        }
+    };
+    let prefix = storage_prefix.unwrap_or_else(|| format!("flotilla/{room}/"));
+    let mut store = DurableStore::open(&prefix).map_err(|e| e.to_string())?;
+    if origin != Origin::Restarted {
+        // A new node id: whatever is stored (copied from the tab this one duplicates) is not
+        // this node's, and must not be taken for it.
+        store.wipe().map_err(|e| e.to_string())?;
+    }
+    let name = names::name_for(node);
+    let colour = names::colour_for(&name);
+    let meta = TabMeta { node, name: name.clone(), colour: colour.clone() };
+
+    let Some(shared) = weak.upgrade() else { return Ok(()) };
+    *shared.identity.borrow_mut() = identity;
+    let ticker_weak = weak.clone();
+    let ticker = Ticker::new(move |_| {
+        if let Some(shared) = ticker_weak.upgrade() {
+            shared.input(Input::Tick);
+        }
+    })
+    .map_err(|e| format!("no ticker worker: {e:?}"))?;
+    // Registered before the mesh joins, so it runs before the mesh's own `pagehide` closes the
+    // links: the goodbye still goes out on them.
+    if let Some(window) = web_sys::window() {
+        let hide_weak = weak.clone();
+        let listener = EventListener::new(&window, "pagehide", move |_| {
+            if let Some(shared) = hide_weak.upgrade() {
+                shared.input(Input::PageHide);
+            }
+        });
+        *shared.pagehide.borrow_mut() = Some(listener);
+    }
+    let net_weak = weak.clone();
+    let on_event: Box<dyn FnMut(NetEvent)> = Box::new(move |event| {
+        if let Some(shared) = net_weak.upgrade() {
+            shared.input(Input::Net(event));
+        }
+    });
+    let net: Box<dyn Network> = match network {
+        Some(make) => make(&meta, on_event)?,
+        None => {
+            let url = room_url(&room).map_err(|e| format!("no signaling URL: {e:?}"))?;
+            Box::new(MeshNet::join(url, &meta, on_event).map_err(|e| e.to_string())?)
+        }
+    };
+    let share_url = share_url(&room);
+    let id = Identity { node, name, colour, room, share_url };
+    let driver = Driver::new(id, store, net, ticker)?;
+    *shared.driver.borrow_mut() = Some(driver);
+    if test_hook {
+        test_hook::install(Rc::downgrade(&shared));
+    }
+    shared.pump();
+    Ok(())
+}
+
+/// The link that opens `room` on this server.
+fn share_url(room: &str) -> String {
+    let Some(location) = web_sys::window().map(|w| w.location()) else { return String::new() };
+    let origin = location.origin().unwrap_or_default();
+    let path = location.pathname().unwrap_or_default();
+    format!("{origin}{path}?room={}", String::from(js_sys::encode_uri_component(room)))
 }

@@ -1,0 +1,843 @@
+//! The Raft loop of one tab: inputs in (frames, ticks, commands), outputs out, in the order the
+//! core prescribes.
+//!
+//! # One step
+//! 1. One input: a frame ([`wire`] decodes it; a bad one is logged and dropped), a tick, or a
+//!    command.
+//! 2. Drain `poll_output`: every `Persist` goes into the store, every `Send` is held back, every
+//!    event updates what the view shows.
+//! 3. Flush the store once, **then** transmit the held messages: persist-before-send, at one
+//!    storage write per batch. A failed flush stops the node: nothing that depended on the
+//!    lost write is ever sent.
+//! 4. Arm the ticker for the earliest of the node's `poll_timeout`, the next gossip round and
+//!    the next membership check.
+//!
+//! # Paused and isolated
+//! Paused, the node is a frozen process: no ticks, and inputs are held, in order, as a frozen
+//! process's socket buffers would hold them (up to a bound), then processed on resume. Holding
+//! rather than dropping is what a DevTools freeze or a stopped process does, and it is the
+//! interesting case: on resume the old leader first works through stale traffic, then meets the
+//! new term and steps down. Isolated, Raft and gossip frames are dropped both ways, as in a
+//! network partition; the data channels stay open.
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use flotilla_core::gossip::{self, Gossip, Key, Value};
+use flotilla_core::membership::policy;
+use flotilla_core::reducers::shared_log::{Post, SharedLog};
+use flotilla_core::{
+    Change, DurableState, Event, LogIndex, Membership, MessageBody, Node, NodeId, Output, Persist,
+    RequestId, Role,
+};
+use gloo::console;
+
+use super::names::{colour_for, name_for};
+use super::net::{LinkId, NetEvent, Network};
+use super::observe::Observer;
+use super::settings::{
+    Timings, DEAD_AFTER_MS, DISCOVERY_MS, GOSSIP_EVERY_MS, MEMBERSHIP_EVERY_MS,
+    PAUSED_INBOX_FRAMES, SHARED_LOG_ROWS,
+};
+use super::stats::{self, Stats};
+use super::storage::DurableStore;
+use super::ticker::{now, Ticker};
+use super::wire::{self, Frame, RaftMessage, Reassembly};
+use crate::view::{Command, MessageKind, TimelineKind};
+
+/// What to do once a proposal of this tab settles: `Ok(index)` or the error, as text.
+pub type Settle = Box<dyn FnOnce(Result<LogIndex, String>)>;
+
+/// Everything that drives the loop.
+pub enum Input {
+    Net(NetEvent),
+    Tick,
+    Command(Command),
+    /// Appends whose outcomes someone waits for (the test hook), proposed together so that a
+    /// burst is one batch: one durable write and one append message per follower.
+    Propose(Vec<(String, Settle)>),
+    /// The page is going away: say goodbye while the channels are still open.
+    PageHide,
+}
+
+/// A link to another tab.
+struct Link {
+    node: NodeId,
+    name: String,
+    colour: String,
+    reassembly: Reassembly,
+}
+
+/// A proposal of this tab, until its outcome.
+pub struct Mine {
+    pub at: f64,
+    pub post: Post,
+    settle: Option<Settle>,
+}
+
+/// Whom a tab is, as the runtime starts it.
+pub struct Identity {
+    pub node: NodeId,
+    pub name: String,
+    pub colour: String,
+    pub room: String,
+    /// The link that opens this room.
+    pub share_url: String,
+}
+
+pub struct Driver {
+    pub id: Identity,
+    pub timings: Timings,
+    pub dead_after: u64,
+    pub node: Node<SharedLog>,
+    /// The member this node last asked to join through, while it is not a member.
+    join_via: Option<NodeId>,
+    /// The configuration last reported by the node, to tell what changed.
+    membership_seen: Membership,
+    /// Nodes whose tab closed (goodbye, or channel closed), until they are removed or return.
+    departed: BTreeSet<NodeId>,
+    store: DurableStore,
+    pub gossip: Gossip,
+    net: Box<dyn Network>,
+    ticker: Ticker,
+    links: BTreeMap<LinkId, Link>,
+    /// The link currently leading to each node (a reload brings a new link before or after the
+    /// old one goes down).
+    by_node: BTreeMap<NodeId, LinkId>,
+    /// When a frame last came from each node.
+    pub heard: BTreeMap<NodeId, f64>,
+    /// Request ids of this page: a random client id (a reload must not reuse sequence numbers
+    /// the session table remembers) and the next sequence number.
+    client: u64,
+    next_seq: u64,
+    pub mine: BTreeMap<u64, Mine>,
+    pub voted_for: Option<NodeId>,
+    pub paused: bool,
+    held: VecDeque<Input>,
+    pub isolated: bool,
+    /// Set when durable storage failed: the node is stopped for good.
+    pub failed: Option<String>,
+    pub obs: Observer,
+    pub stats: Stats,
+    /// The log index of the newest committed posts, by position in the shared log.
+    pub post_index: BTreeMap<usize, LogIndex>,
+    /// While a restarted node re-applies its committed log: not new commits.
+    replaying: bool,
+    pub started_at: f64,
+    next_gossip: f64,
+    next_membership: f64,
+    /// Outgoing messages of the current batch, held until the store is flushed.
+    outbox: Vec<RaftMessage>,
+    /// Something visible changed since the last view.
+    pub dirty: bool,
+}
+
+impl Driver {
+    /// Starts (or restarts, from what `store` holds) node `id.node` on `net`.
+    pub fn new(
+        id: Identity,
+        store: DurableStore,
+        net: Box<dyn Network>,
+        ticker: Ticker,
+    ) -> Result<Driver, String> {
+        let durable: DurableState<Post> =
+            store.durable_state().map_err(|error| format!("durable state unreadable: {error}"))?;
+        let timings = Timings::default();
+        let at = now();
+        let voted_for = durable.voted_for;
+        // No voters assumed: the configuration is whatever the log holds. A node with none
+        // bootstraps a cluster or joins one (`membership`).
+        let node = Node::restart(timings.config(id.node), &[], durable, seed(), at as u64);
+        // Gossip incarnations must grow across lives of this node id: the wall clock does.
+        let gossip = Gossip::new(id.node, js_sys::Date::now() as u64, gossip::Config::default());
+        let mut driver = Driver {
+            join_via: None,
+            membership_seen: Membership::default(),
+            departed: BTreeSet::new(),
+            id,
+            timings,
+            dead_after: DEAD_AFTER_MS,
+            node,
+            store,
+            gossip,
+            net,
+            ticker,
+            links: BTreeMap::new(),
+            by_node: BTreeMap::new(),
+            heard: BTreeMap::new(),
+            client: random_u53(),
+            next_seq: 1,
+            mine: BTreeMap::new(),
+            voted_for,
+            paused: false,
+            held: VecDeque::new(),
+            isolated: false,
+            failed: None,
+            obs: Observer::default(),
+            stats: Stats::default(),
+            post_index: BTreeMap::new(),
+            replaying: true,
+            started_at: at,
+            next_gossip: at,
+            next_membership: at + DISCOVERY_MS as f64,
+            outbox: Vec::new(),
+            dirty: true,
+        };
+        driver.publish_telemetry();
+        driver.drain();
+        driver.replaying = false;
+        let text = format!("{} started in room {}", driver.id.name, driver.id.room);
+        driver.obs.event(at, TimelineKind::Info, text);
+        Ok(driver)
+    }
+
+    /// Handles one input (or holds it while paused).
+    pub fn input(&mut self, input: Input) {
+        if self.failed.is_some() {
+            if let Input::Propose(posts) = input {
+                for (_, settle) in posts {
+                    settle(Err("the node stopped: durable storage failed".to_owned()));
+                }
+            }
+            return;
+        }
+        if self.paused {
+            match input {
+                Input::Command(Command::SetPaused(false)) => self.resume(),
+                Input::Command(Command::WipeAndReload) | Input::PageHide => self.handle(input),
+                // A frozen process has no timers.
+                Input::Tick => {}
+                input => {
+                    if self.held.len() == PAUSED_INBOX_FRAMES {
+                        self.held.pop_front();
+                        self.stats.dropped_frames += 1;
+                    }
+                    self.held.push_back(input);
+                }
+            }
+            return;
+        }
+        self.handle(input);
+    }
+
+    fn handle(&mut self, input: Input) {
+        match input {
+            Input::Net(NetEvent::Up { link, meta }) => self.link_up(link, meta),
+            Input::Net(NetEvent::Down { link, departed }) => self.link_down(link, departed),
+            Input::Net(NetEvent::Frame { link, bytes }) => self.frame(link, bytes),
+            Input::Tick => self.tick(),
+            Input::Command(command) => self.command(command),
+            Input::Propose(posts) => {
+                for (text, settle) in posts {
+                    self.propose(text, Some(settle));
+                }
+                self.dirty = true;
+                self.drain();
+            }
+            Input::PageHide => self.page_hide(),
+        }
+    }
+
+    fn resume(&mut self) {
+        self.paused = false;
+        self.ticker.resume();
+        let text = format!("{} resumed with {} held inputs", self.id.name, self.held.len());
+        self.obs.event(now(), TimelineKind::Info, text);
+        while let Some(input) = self.held.pop_front() {
+            self.handle(input);
+            if self.paused {
+                return;
+            }
+        }
+        self.tick();
+    }
+
+    fn command(&mut self, command: Command) {
+        let at = now();
+        match command {
+            Command::Append(text) => self.propose(text, None),
+            Command::Burst(count) => {
+                for i in 1..=count {
+                    self.propose(format!("burst {i}/{count}"), None);
+                }
+            }
+            Command::SetPaused(true) => {
+                self.paused = true;
+                self.ticker.pause();
+                self.obs.event(at, TimelineKind::Info, format!("{} paused", self.id.name));
+            }
+            Command::SetPaused(false) => {}
+            Command::SetIsolated(isolated) => {
+                self.isolated = isolated;
+                let text = if isolated { "isolated from the others" } else { "healed" };
+                self.obs.event(at, TimelineKind::Info, format!("{} {text}", self.id.name));
+            }
+            Command::SetTimings {
+                election_timeout_min_ms,
+                election_timeout_max_ms,
+                heartbeat_ms,
+            } => {
+                let timings =
+                    Timings { election_timeout_min_ms, election_timeout_max_ms, heartbeat_ms };
+                self.timings = timings.sanitized();
+                self.restart_node();
+            }
+            Command::SetDeadAfter(ms) => self.dead_after = ms.clamp(1_000, 3_600_000),
+            Command::WipeAndReload => self.wipe_and_reload(),
+            Command::TransferLeadership(_) | Command::StepDown | Command::CompactNow => {
+                self.obs.error(at, "not available yet: needs the core's issue 3".to_owned());
+            }
+        }
+        self.dirty = true;
+        self.drain();
+    }
+
+    /// Proposes one post by this tab.
+    fn propose(&mut self, text: String, settle: Option<Settle>) {
+        let at = now();
+        let post = Post { author: self.id.name.clone(), text, at: js_sys::Date::now() as u64 };
+        let request = RequestId { client: self.client, seq: self.next_seq };
+        self.next_seq += 1;
+        match self.node.propose(at as u64, request, post.clone()) {
+            Ok(()) => {
+                self.mine.insert(request.seq, Mine { at, post, settle });
+            }
+            Err(error) => {
+                let text = error.to_string();
+                self.obs.error(at, format!("“{}”: {text}", short(&post.text)));
+                if let Some(settle) = settle {
+                    settle(Err(text));
+                }
+            }
+        }
+    }
+
+    fn tick(&mut self) {
+        let at = now();
+        let ms = at as u64;
+        if self.node.poll_timeout().is_some_and(|deadline| deadline <= ms) {
+            self.node.handle_timeout(ms);
+        }
+        if at >= self.next_gossip {
+            self.next_gossip = at + GOSSIP_EVERY_MS as f64;
+            self.gossip_round(ms);
+        }
+        if at >= self.next_membership {
+            self.next_membership = at + MEMBERSHIP_EVERY_MS as f64;
+            self.membership(at);
+        }
+        self.drain();
+    }
+
+    /// Drains the node's outputs: persist all, flush once, then send (see the module doc).
+    pub fn drain(&mut self) {
+        let at = now();
+        while let Some(output) = self.node.poll_output() {
+            match output {
+                Output::Persist(write) => {
+                    if let Persist::HardState { voted_for, .. } = &write {
+                        self.voted_for = *voted_for;
+                    }
+                    if let Err(error) = self.store.persist(&write) {
+                        return self.fail(format!("cannot record a durable write: {error}"));
+                    }
+                }
+                Output::Send(message) => self.outbox.push(message),
+                Output::Event(event) => self.event(at, event),
+            }
+        }
+        if self.store.has_unflushed() {
+            if let Err(error) = self.store.flush() {
+                return self.fail(format!("sessionStorage write failed: {error}"));
+            }
+        }
+        let mut outbox = std::mem::take(&mut self.outbox);
+        for message in outbox.drain(..) {
+            self.transmit(at, &message);
+        }
+        self.outbox = outbox;
+        self.after_step(at);
+    }
+
+    /// Keeps the election timer of the view current, and arms the ticker.
+    fn after_step(&mut self, at: f64) {
+        let status = self.node.status();
+        let deadline = self.node.poll_timeout();
+        if status.role == Role::Leader {
+            self.obs.leading(at);
+            self.obs.election_timer = None;
+        } else if let Some(deadline) = deadline {
+            let deadline = deadline as f64;
+            if self.obs.election_timer.is_none_or(|(_, armed)| armed != deadline) {
+                self.obs.election_timer = Some((at, deadline));
+            }
+        }
+        if self.paused {
+            return;
+        }
+        let mut wake = self.next_gossip.min(self.next_membership);
+        if let Some(deadline) = deadline {
+            wake = wake.min(deadline as f64);
+        }
+        self.ticker.wake_at(wake);
+    }
+
+    fn fail(&mut self, error: String) {
+        console::error!(format!("flotilla: {error}; this node stops"));
+        self.outbox.clear();
+        self.obs.error(now(), error.clone());
+        self.failed = Some(error);
+        self.ticker.pause();
+        self.dirty = true;
+        for (_, mine) in std::mem::take(&mut self.mine) {
+            if let Some(settle) = mine.settle {
+                settle(Err("the node stopped: durable storage failed".to_owned()));
+            }
+        }
+    }
+
+    fn event(&mut self, at: f64, event: Event<SharedLog>) {
+        self.dirty = true;
+        match event {
+            Event::Applied { index, output, .. } => {
+                if !self.replaying {
+                    self.stats.committed(at, 1);
+                }
+                if let Ok(position) = output {
+                    self.post_index.insert(position, index);
+                    if self.post_index.len() > SHARED_LOG_ROWS {
+                        self.post_index.pop_first();
+                    }
+                }
+            }
+            Event::ProposalOutcome { request, result } => {
+                if request.client != self.client {
+                    return;
+                }
+                let Some(mine) = self.mine.remove(&request.seq) else { return };
+                let outcome = match result {
+                    Ok((index, _)) => {
+                        self.stats.latency(at - mine.at);
+                        Ok(index)
+                    }
+                    Err(error) => {
+                        let text = error.to_string();
+                        self.obs.error(at, format!("“{}”: {text}", short(&mine.post.text)));
+                        Err(text)
+                    }
+                };
+                if let Some(settle) = mine.settle {
+                    settle(outcome);
+                }
+            }
+            Event::MembershipChanged { membership, .. } => self.membership_changed(at, membership),
+            Event::RoleChanged { term, role, leader } => {
+                let links = &self.links;
+                let me = &self.id;
+                let name_of = |node: NodeId| display_name(me, links, node);
+                self.obs.role_changed(at, me.node, term, role, leader, name_of);
+            }
+            // The core is gaining events (snapshots); until each is handled here, ignore it.
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+    }
+
+    /// Puts what changed between two configurations on the timeline.
+    fn membership_changed(&mut self, at: f64, next: Membership) {
+        let previous = std::mem::replace(&mut self.membership_seen, next.clone());
+        for node in next.members() {
+            let text = match (previous.is_member(node), next.is_voter(node)) {
+                (false, false) => format!("{} joined as a learner", self.name_of(node)),
+                (false, true) => format!("{} joined as a voter", self.name_of(node)),
+                (true, true) if previous.is_learner(node) => {
+                    format!("{} became a voter", self.name_of(node))
+                }
+                _ => continue,
+            };
+            self.obs.event(at, TimelineKind::Join, text);
+        }
+        for node in previous.members().filter(|node| !next.is_member(*node)) {
+            self.obs.event(at, TimelineKind::Leave, format!("{} removed", self.name_of(node)));
+        }
+    }
+
+    fn transmit(&mut self, at: f64, message: &RaftMessage) {
+        let (kind, reply) = stats::kind(&message.body);
+        self.stats.message(at, kind, true);
+        self.obs.flight(at, message.from, message.to, kind, reply);
+        if self.isolated {
+            self.stats.dropped_frames += 1;
+            return;
+        }
+        match self.by_node.get(&message.to) {
+            Some(&link) => self.send_frame(link, &wire::raft(message)),
+            None => self.stats.dropped_frames += 1,
+        }
+    }
+
+    fn send_frame(&mut self, link: LinkId, frame: &[u8]) {
+        for part in wire::split(frame) {
+            if self.net.send(link, &part).is_err() {
+                // Not open or not draining: Raft retransmits what matters.
+                self.stats.dropped_frames += 1;
+                return;
+            }
+        }
+    }
+
+    fn frame(&mut self, link: LinkId, bytes: Vec<u8>) {
+        let Some(entry) = self.links.get_mut(&link) else { return };
+        let from = entry.node;
+        let whole = match entry.reassembly.push(bytes) {
+            Ok(Some(whole)) => whole,
+            Ok(None) => return,
+            Err(error) => return self.bad_frame(from, &error.to_string()),
+        };
+        if self.isolated {
+            self.stats.dropped_frames += 1;
+            return;
+        }
+        let at = now();
+        self.heard.insert(from, at);
+        match wire::decode(&whole) {
+            Ok(Frame::Raft(message)) => {
+                if message.from != from || message.to != self.id.node {
+                    let text = format!(
+                        "Raft message {}→{} on the link of {from}",
+                        message.from, message.to
+                    );
+                    return self.bad_frame(from, &text);
+                }
+                self.raft(at, message);
+            }
+            Ok(Frame::Gossip(message)) => {
+                self.stats.message(at, MessageKind::Gossip, false);
+                if let Some(reply) = self.gossip.handle(at as u64, from, message) {
+                    self.stats.message(at, MessageKind::Gossip, true);
+                    self.send_frame(link, &wire::gossip(&reply));
+                }
+                while self.gossip.poll_compacted().is_some() {}
+                self.dirty = true;
+            }
+            Ok(Frame::Bye) => {
+                self.departed(at, from);
+                self.node.handle_peer_disconnected(at as u64, from);
+                self.drain();
+            }
+            Err(error) => self.bad_frame(from, &error.to_string()),
+        }
+    }
+
+    fn raft(&mut self, at: f64, message: RaftMessage) {
+        let (kind, reply) = stats::kind(&message.body);
+        self.stats.message(at, kind, false);
+        self.obs.flight(at, message.from, message.to, kind, reply);
+        match message.body {
+            MessageBody::Append { .. } | MessageBody::Heartbeat { .. } => {
+                self.obs.leader_heard(at, message.from)
+            }
+            MessageBody::VoteResponse { pre_vote, granted } => {
+                let status = self.node.status();
+                let campaigning = if pre_vote { Role::PreCandidate } else { Role::Candidate };
+                if status.role == campaigning {
+                    self.obs.votes.insert(message.from, granted);
+                }
+            }
+            _ => {}
+        }
+        self.node.handle_message(at as u64, message);
+        self.drain();
+    }
+
+    fn bad_frame(&mut self, from: NodeId, error: &str) {
+        self.stats.bad_frames += 1;
+        // Logged, rate-limited: a broken peer must not flood the console.
+        if self.stats.bad_frames <= 10 || self.stats.bad_frames % 1_000 == 0 {
+            console::warn!(format!("flotilla: frame from node {from} dropped: {error}"));
+        }
+    }
+
+    fn link_up(&mut self, link: LinkId, meta: super::TabMeta) {
+        let at = now();
+        let name = if meta.name.is_empty() { name_for(meta.node) } else { meta.name };
+        let colour = if meta.colour.is_empty() { colour_for(&name) } else { meta.colour };
+        if meta.node == self.id.node || meta.node == 0 {
+            console::warn!(format!("flotilla: peer with node id {} ignored", meta.node));
+            return;
+        }
+        self.obs.event(at, TimelineKind::Info, format!("{name} connected"));
+        self.links.insert(
+            link,
+            Link { node: meta.node, name, colour, reassembly: Reassembly::default() },
+        );
+        self.by_node.insert(meta.node, link);
+        self.heard.insert(meta.node, at);
+        // A tab that comes back (a reload) is no longer leaving.
+        self.departed.remove(&meta.node);
+        // Open a gossip exchange at once: discovery (who is a member) should not wait a round.
+        let digest = gossip::Message::Digest(self.gossip.digest());
+        if !self.isolated {
+            self.send_frame(link, &wire::gossip(&digest));
+        }
+        self.dirty = true;
+    }
+
+    fn link_down(&mut self, link: LinkId, departed: bool) {
+        let Some(entry) = self.links.remove(&link) else { return };
+        let at = now();
+        if self.by_node.get(&entry.node) == Some(&link) {
+            self.by_node.remove(&entry.node);
+            let verb = if departed { "left" } else { "lost its connection" };
+            self.obs.event(at, TimelineKind::Leave, format!("{} {verb}", entry.name));
+            if departed {
+                self.departed(at, entry.node);
+            }
+            // The fast failure hint: a follower whose leader this was campaigns at once
+            // instead of waiting out its election timeout.
+            self.node.handle_peer_disconnected(at as u64, entry.node);
+            self.drain();
+        }
+        self.dirty = true;
+    }
+
+    /// A tab closed (its goodbye, or its channel closed): remove it from the configuration at
+    /// once rather than after `dead_after`.
+    fn departed(&mut self, at: f64, node: NodeId) {
+        self.heard.remove(&node);
+        if self.node.membership().is_member(node) {
+            self.departed.insert(node);
+            self.next_membership = at;
+            self.ticker.wake_at(at);
+        }
+    }
+
+    fn page_hide(&mut self) {
+        self.gossip.depart();
+        let bye = wire::bye();
+        let links: Vec<LinkId> = self.links.keys().copied().collect();
+        for link in links {
+            self.send_frame(link, &bye);
+        }
+    }
+
+    /// Every gossip round: publish telemetry, age the table, and open an exchange with every
+    /// reachable peer (a handful of tabs: all of them is cheap and converges in one round).
+    fn gossip_round(&mut self, ms: u64) {
+        self.publish_telemetry();
+        self.gossip.tick(ms);
+        while self.gossip.poll_compacted().is_some() {}
+        if self.isolated {
+            return;
+        }
+        let digest = wire::gossip(&gossip::Message::Digest(self.gossip.digest()));
+        let links: Vec<LinkId> = self.links.keys().copied().collect();
+        for link in links {
+            self.stats.message(ms as f64, MessageKind::Gossip, true);
+            self.send_frame(link, &digest);
+        }
+        self.dirty = true;
+    }
+
+    fn publish_telemetry(&mut self) {
+        let status = self.node.status();
+        let membership = self.node.membership();
+        let me = self.id.node;
+        let role = match status.role {
+            Role::Follower if !membership.is_member(me) => "none",
+            Role::Follower if membership.is_learner(me) => "learner",
+            Role::Follower => "follower",
+            Role::PreCandidate => "precandidate",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        };
+        let values: [(Key, Value); 10] = [
+            (Key::Name, self.id.name.as_str().into()),
+            (Key::Colour, self.id.colour.as_str().into()),
+            (Key::Role, role.into()),
+            (Key::Term, status.term.into()),
+            (Key::Leader, status.leader.unwrap_or(0).into()),
+            (Key::CommitIndex, status.commit.into()),
+            (Key::AppliedIndex, status.applied.into()),
+            (Key::LastLogIndex, status.last_index.into()),
+            (Key::Custom(MEMBER_KEY.to_owned()), membership.is_member(me).into()),
+            (Key::Custom(VOTERS_KEY.to_owned()), voters_text(membership).as_str().into()),
+        ];
+        for (key, value) in values {
+            // Only a full row or an oversized value fails; telemetry is best effort.
+            let _ = self.gossip.set(key, value);
+        }
+    }
+
+    /// Membership, every `MEMBERSHIP_EVERY_MS` (and at once when a tab departs).
+    ///
+    /// Outside the cluster: join through a linked member (gossip says who is one), or, if no
+    /// member turned up within the discovery window, bootstrap a cluster. Two tabs opened
+    /// together must not both bootstrap (two clusters with different first entries can never
+    /// merge), so only the lowest node id of the room's non-members does; the others join it.
+    ///
+    /// As leader: the core's automatic policy decides the next single-server change. Announced
+    /// are the linked tabs that are not members (new tabs, and tabs that return after they were
+    /// removed, e.g. a reload), departed the tabs that closed.
+    fn membership(&mut self, at: f64) {
+        let me = self.id.node;
+        let ms = at as u64;
+        if !self.node.membership().is_member(me) {
+            return self.join_or_bootstrap(at);
+        }
+        self.join_via = None;
+        let membership = self.node.membership().clone();
+        self.departed.retain(|node| membership.is_member(*node));
+        let dead_after = self.dead_after as f64;
+        let announced: Vec<NodeId> = self
+            .by_node
+            .keys()
+            .copied()
+            .filter(|node| !membership.is_member(*node) && !self.departed.contains(node))
+            .filter(|node| self.heard.get(node).is_some_and(|&t| at - t < dead_after))
+            .collect();
+        let departed: Vec<NodeId> = self.departed.iter().copied().collect();
+        let Some(view) = self.node.policy_view(&announced, &departed) else { return };
+        let Some(change) = policy::next_change(&view, ms, self.dead_after) else { return };
+        match self.node.change_membership(ms, change) {
+            Ok(_) => {
+                let text = match change {
+                    Change::AddLearner(node) => format!("admitting {}", self.name_of(node)),
+                    Change::Promote(node) => format!("promoting {}", self.name_of(node)),
+                    Change::Remove(node) => format!("removing {}", self.name_of(node)),
+                };
+                self.obs.event(at, TimelineKind::Info, text);
+            }
+            // The policy only proposes what the view allows; a refusal is a race, retried.
+            Err(error) => console::log!(format!("flotilla: {change} refused: {error}")),
+        }
+        self.drain();
+    }
+
+    fn join_or_bootstrap(&mut self, at: f64) {
+        let me = self.id.node;
+        let members: Vec<NodeId> =
+            self.by_node.keys().copied().filter(|&node| self.says_member(node)).collect();
+        if self.join_via.is_some_and(|via| members.contains(&via)) {
+            // Asked already, through a member still there: the core asks again at every
+            // election timeout until the log arrives.
+            return;
+        }
+        if let Some(&via) = members.first() {
+            self.join_via = Some(via);
+            let text = format!("{} asks to join through {}", self.id.name, self.name_of(via));
+            self.obs.event(at, TimelineKind::Join, text);
+            self.node.request_join(at as u64, via);
+            return self.drain();
+        }
+        let status = self.node.status();
+        let pristine = status.last_index == 0 && status.term == 0;
+        let lowest = self.net.room_nodes().into_iter().all(|node| node > me);
+        if pristine && lowest && at - self.started_at >= DISCOVERY_MS as f64 {
+            let config = self.timings.config(me);
+            self.node = Node::bootstrap(config, seed(), at as u64);
+            let text = format!("{} bootstrapped a new cluster", self.id.name);
+            self.obs.event(at, TimelineKind::Join, text);
+            self.publish_telemetry();
+            self.drain();
+        }
+    }
+
+    /// Rebuilds the node from durable state (new timings): what a process restart does.
+    fn restart_node(&mut self) {
+        let at = now();
+        let durable = match self.store.durable_state() {
+            Ok(durable) => durable,
+            Err(error) => return self.fail(format!("durable state unreadable: {error}")),
+        };
+        let config = self.timings.config(self.id.node);
+        self.node = Node::restart(config, &[], durable, seed(), at as u64);
+        self.post_index.clear();
+        for (_, mine) in std::mem::take(&mut self.mine) {
+            if let Some(settle) = mine.settle {
+                settle(Err("the node restarted; the outcome is unknown".to_owned()));
+            }
+        }
+        self.replaying = true;
+        self.drain();
+        self.replaying = false;
+        let text = format!("{} restarted its node", self.id.name);
+        self.obs.event(at, TimelineKind::Info, text);
+        self.publish_telemetry();
+    }
+
+    fn wipe_and_reload(&mut self) {
+        if let Err(error) = self.store.wipe() {
+            console::error!(format!("flotilla: wipe failed: {error}"));
+        }
+        // A wiped node must not come back under its old id: it may have voted in this term.
+        if let Ok(storage) = super::storage::session_storage() {
+            let _ = storage.remove_item(super::storage::identity::NODE_ID_KEY);
+        }
+        self.page_hide();
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().reload();
+        }
+    }
+
+    /// Display name of a node as this tab knows it.
+    pub fn name_of(&self, node: NodeId) -> String {
+        display_name(&self.id, &self.links, node)
+    }
+
+    pub fn colour_of(&self, node: NodeId) -> String {
+        if node == self.id.node {
+            return self.id.colour.clone();
+        }
+        if let Some(link) = self.by_node.get(&node).and_then(|link| self.links.get(link)) {
+            return link.colour.clone();
+        }
+        match self.gossip.get(node, &Key::Colour) {
+            Some(Value::Text(colour)) => colour.clone(),
+            _ => colour_for(&self.name_of(node)),
+        }
+    }
+
+    /// Whether a data channel to `node` is up.
+    pub fn linked(&self, node: NodeId) -> bool {
+        self.by_node.contains_key(&node)
+    }
+
+    /// Nodes with a link, whatever their membership.
+    pub fn linked_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.by_node.keys().copied()
+    }
+}
+
+/// Gossip key: this node is in a configuration (so a new tab joins rather than bootstraps).
+pub const MEMBER_KEY: &str = "member";
+/// Gossip key: the voters of the configuration this node has in force, as text.
+pub const VOTERS_KEY: &str = "voters";
+
+fn voters_text(membership: &Membership) -> String {
+    let voters: Vec<String> = membership.voters().iter().map(|v| v.to_string()).collect();
+    voters.join(",")
+}
+
+fn display_name(me: &Identity, links: &BTreeMap<LinkId, Link>, node: NodeId) -> String {
+    if node == me.node {
+        return me.name.clone();
+    }
+    links.values().find(|link| link.node == node).map_or_else(|| name_for(node), |l| l.name.clone())
+}
+
+/// The first 40 characters of a post, for error messages.
+fn short(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// A random number below 2^53 (it survives JavaScript numbers), never 0.
+pub fn random_u53() -> u64 {
+    ((js_sys::Math::random() * 9_007_199_254_740_991.0) as u64).max(1)
+}
+
+/// The node's seed for its election timeouts: different on every start.
+fn seed() -> u64 {
+    random_u53() ^ (js_sys::Date::now() as u64).rotate_left(32)
+}

@@ -1,0 +1,128 @@
+//! What the runtime needs from a network, and the WebRTC mesh behind it.
+//!
+//! The runtime talks to [`Network`], not to the mesh: links are numbered [`LinkId`]s and events
+//! are [`NetEvent`]s. The app plugs in [`MeshNet`] (the real WebRTC full mesh); the browser
+//! tests plug in an in-page network, so that several runtimes in one page form a cluster
+//! without a signal server.
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use flotilla_core::NodeId;
+
+use crate::transport::{CloseReason, DownReason, Mesh, MeshError, MeshEvent, PeerKey, SendError};
+
+use super::TabMeta;
+
+/// One link to one other tab, numbered by the network, never reused.
+pub type LinkId = u64;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetEvent {
+    /// Frames can flow to and from this tab.
+    Up { link: LinkId, meta: TabMeta },
+    /// The link is gone. `departed`: the other tab closed or left the room (not merely a
+    /// failed connection that may come back).
+    Down { link: LinkId, departed: bool },
+    /// One frame from a link that is up.
+    Frame { link: LinkId, bytes: Vec<u8> },
+}
+
+/// Sends frames on links; events arrive on the callback given when the network was made.
+pub trait Network {
+    fn send(&self, link: LinkId, frame: &[u8]) -> Result<(), SendError>;
+    /// The node ids of every other tab in the room, linked or not yet (the signal server's
+    /// list): who might bootstrap a cluster at the same time as this tab.
+    fn room_nodes(&self) -> Vec<NodeId>;
+    /// Leaves for good: closes every link.
+    fn close(&self);
+}
+
+/// The WebRTC mesh as a [`Network`]: link ids stand for the mesh's peer keys.
+pub struct MeshNet {
+    mesh: Mesh<TabMeta>,
+    keys: Rc<RefCell<Keys>>,
+}
+
+/// Both directions of the key ↔ link numbering, shared with the mesh's event callback.
+#[derive(Default)]
+struct Keys {
+    links: BTreeMap<PeerKey, LinkId>,
+    peers: BTreeMap<LinkId, PeerKey>,
+    next: LinkId,
+}
+
+impl Keys {
+    fn link(&mut self, key: PeerKey) -> LinkId {
+        if let Some(&link) = self.links.get(&key) {
+            return link;
+        }
+        self.next += 1;
+        self.links.insert(key, self.next);
+        self.peers.insert(self.next, key);
+        self.next
+    }
+
+    /// The mesh forgets a peer that left: so do we (its key is never reused).
+    fn forget(&mut self, key: PeerKey) {
+        if let Some(link) = self.links.remove(&key) {
+            self.peers.remove(&link);
+        }
+    }
+}
+
+impl MeshNet {
+    /// Joins the room at `url` as `meta`; events go to `on_event`.
+    pub fn join(
+        url: String,
+        meta: &TabMeta,
+        mut on_event: impl FnMut(NetEvent) + 'static,
+    ) -> Result<Self, MeshError> {
+        let keys: Rc<RefCell<Keys>> = Rc::default();
+        let table = keys.clone();
+        let mesh = Mesh::join(url, meta, move |event| {
+            let event = match event {
+                MeshEvent::PeerUp { peer, meta } => {
+                    NetEvent::Up { link: table.borrow_mut().link(peer), meta }
+                }
+                MeshEvent::PeerDown { peer, reason } => {
+                    let link = table.borrow_mut().link(peer);
+                    // A channel closed by the other side is a tab closing or reloading; a failed
+                    // or timed-out connection may come back, and a replaced one is coming back.
+                    let departed = matches!(
+                        reason,
+                        DownReason::Left | DownReason::Closed(CloseReason::ChannelClosed)
+                    );
+                    if reason == DownReason::Left {
+                        table.borrow_mut().forget(peer);
+                    }
+                    NetEvent::Down { link, departed }
+                }
+                MeshEvent::Message { from, bytes } => {
+                    NetEvent::Frame { link: table.borrow_mut().link(from), bytes }
+                }
+                MeshEvent::Signaling(_) => return,
+            };
+            on_event(event);
+        })?;
+        Ok(MeshNet { mesh, keys })
+    }
+}
+
+impl Network for MeshNet {
+    fn send(&self, link: LinkId, frame: &[u8]) -> Result<(), SendError> {
+        let key = self.keys.borrow().peers.get(&link).copied();
+        match key {
+            Some(key) => self.mesh.send(key, frame),
+            None => Err(SendError::NotOpen),
+        }
+    }
+
+    fn room_nodes(&self) -> Vec<NodeId> {
+        self.mesh.peers().into_iter().map(|peer| peer.meta.node).collect()
+    }
+
+    fn close(&self) {
+        self.mesh.close();
+    }
+}

@@ -1,0 +1,185 @@
+//! Frames on the one data channel between two tabs: Raft, gossip and a goodbye share it.
+//!
+//! A Raft frame is exactly the core codec's bytes, which begin with its magic `FL`; every other
+//! frame begins with a tag byte that is never `F`. So the hot path (Raft) costs no extra byte
+//! and no copy, and the codec's versioned header still guards it.
+//!
+//! | first byte | frame                                                              |
+//! |------------|--------------------------------------------------------------------|
+//! | `F`        | a Raft message (`flotilla_core::codec`)                            |
+//! | 1          | a gossip message, postcard                                         |
+//! | 2          | goodbye: this tab is closing (sent on `pagehide`)                  |
+//! | 3, 4       | a part of a larger frame (3: more follow, 4: the last part)        |
+//!
+//! A data channel refuses messages above 256 KiB, and a big message delays everything behind it
+//! on an ordered channel, so frames above [`PART_BYTES`] travel in parts and are reassembled
+//! here. The channel is reliable and ordered, so parts arrive in order and complete. Decoding
+//! never panics: anything unexpected is a [`WireError`].
+use std::borrow::Cow;
+use std::fmt;
+
+use flotilla_core::codec::{self, DecodeError};
+use flotilla_core::gossip;
+use flotilla_core::reducers::shared_log::Post;
+use flotilla_core::Message;
+
+const GOSSIP: u8 = 1;
+const BYE: u8 = 2;
+const PART: u8 = 3;
+const LAST_PART: u8 = 4;
+
+/// Frames above this size are sent in parts (tag byte included).
+pub const PART_BYTES: usize = 64 * 1024;
+/// A frame being reassembled may not grow beyond this: a peer cannot make us hold more.
+pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
+
+/// The Raft message type of this app.
+pub type RaftMessage = Message<Post>;
+
+/// One decoded frame.
+#[derive(Debug)]
+pub enum Frame {
+    Raft(RaftMessage),
+    Gossip(gossip::Message),
+    Bye,
+}
+
+#[derive(Debug)]
+pub enum WireError {
+    Empty,
+    UnknownTag(u8),
+    Raft(DecodeError),
+    Gossip(postcard::Error),
+    /// Bytes after a goodbye.
+    Trailing,
+    /// A reassembled frame would exceed [`MAX_FRAME_BYTES`].
+    TooLarge,
+    /// A part inside a part.
+    NestedPart,
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "empty frame"),
+            Self::UnknownTag(tag) => write!(f, "unknown frame tag {tag:#04x}"),
+            Self::Raft(error) => write!(f, "bad Raft frame: {error}"),
+            Self::Gossip(error) => write!(f, "bad gossip frame: {error}"),
+            Self::Trailing => write!(f, "bytes after a goodbye"),
+            Self::TooLarge => write!(f, "reassembled frame above {MAX_FRAME_BYTES} bytes"),
+            Self::NestedPart => write!(f, "a part of a frame holds another part"),
+        }
+    }
+}
+
+pub fn raft(message: &RaftMessage) -> Vec<u8> {
+    codec::encode(message)
+}
+
+pub fn gossip(message: &gossip::Message) -> Vec<u8> {
+    // Gossip types are plain data (no unknown-length sequences), which postcard always encodes.
+    postcard::to_extend(message, vec![GOSSIP]).expect("gossip messages are postcard-serializable")
+}
+
+pub fn bye() -> Vec<u8> {
+    vec![BYE]
+}
+
+/// The frames to transmit for `frame`: itself if small enough, else its parts.
+pub fn split(frame: &[u8]) -> impl Iterator<Item = Cow<'_, [u8]>> {
+    let whole = (frame.len() <= PART_BYTES).then_some(Cow::Borrowed(frame));
+    let chunks = frame.chunks(PART_BYTES - 1);
+    let count = chunks.len();
+    let parts = chunks.enumerate().map(move |(i, chunk)| {
+        let mut part = Vec::with_capacity(chunk.len() + 1);
+        part.push(if i + 1 == count { LAST_PART } else { PART });
+        part.extend_from_slice(chunk);
+        Cow::Owned(part)
+    });
+    let parts = if whole.is_some() { None } else { Some(parts) };
+    whole.into_iter().chain(parts.into_iter().flatten())
+}
+
+/// Reassembles the parts of big frames from one peer.
+#[derive(Default)]
+pub struct Reassembly {
+    buffer: Vec<u8>,
+}
+
+impl Reassembly {
+    /// Takes one received frame; returns a whole frame when one is complete.
+    pub fn push(&mut self, bytes: Vec<u8>) -> Result<Option<Vec<u8>>, WireError> {
+        match bytes.first() {
+            Some(&tag @ (PART | LAST_PART)) => {
+                if self.buffer.is_empty() && matches!(bytes.get(1).copied(), Some(PART | LAST_PART))
+                {
+                    return Err(WireError::NestedPart);
+                }
+                if self.buffer.len() + bytes.len() > MAX_FRAME_BYTES {
+                    self.buffer = Vec::new();
+                    return Err(WireError::TooLarge);
+                }
+                self.buffer.extend_from_slice(&bytes[1..]);
+                Ok((tag == LAST_PART).then(|| std::mem::take(&mut self.buffer)))
+            }
+            // A whole frame in the middle of a split one cannot happen on an ordered channel
+            // unless the peer started over (a new link): the partial frame is stale.
+            _ => {
+                self.buffer.clear();
+                Ok(Some(bytes))
+            }
+        }
+    }
+}
+
+/// Decodes a whole frame.
+pub fn decode(frame: &[u8]) -> Result<Frame, WireError> {
+    match frame.first() {
+        None => Err(WireError::Empty),
+        Some(&b) if b == codec::MAGIC[0] => {
+            codec::decode(frame).map(Frame::Raft).map_err(WireError::Raft)
+        }
+        Some(&GOSSIP) => {
+            postcard::from_bytes(&frame[1..]).map(Frame::Gossip).map_err(WireError::Gossip)
+        }
+        Some(&BYE) if frame.len() == 1 => Ok(Frame::Bye),
+        Some(&BYE) => Err(WireError::Trailing),
+        Some(&PART | &LAST_PART) => Err(WireError::NestedPart),
+        Some(&tag) => Err(WireError::UnknownTag(tag)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flotilla_core::MessageBody;
+
+    #[test]
+    fn big_frames_travel_in_parts_and_come_back_whole() {
+        let big: Vec<u8> = (0..(3 * PART_BYTES + 17)).map(|i| i as u8).collect();
+        let parts: Vec<Vec<u8>> = split(&big).map(Cow::into_owned).collect();
+        assert_eq!(parts.len(), 4);
+        assert!(parts.iter().all(|p| p.len() <= PART_BYTES));
+        let mut reassembly = Reassembly::default();
+        let mut whole = None;
+        for part in parts {
+            whole = reassembly.push(part).unwrap();
+        }
+        assert_eq!(whole, Some(big));
+        let small = vec![BYE];
+        assert_eq!(split(&small).count(), 1);
+        assert_eq!(reassembly.push(small).unwrap(), Some(vec![BYE]));
+    }
+
+    #[test]
+    fn frames_round_trip_and_garbage_is_an_error() {
+        let message = RaftMessage { from: 1, to: 2, term: 3, body: MessageBody::HeartbeatResponse };
+        assert!(matches!(decode(&raft(&message)), Ok(Frame::Raft(m)) if m == message));
+        let digest = gossip::Message::Digest(gossip::Digest::default());
+        assert!(matches!(decode(&gossip(&digest)), Ok(Frame::Gossip(m)) if m == digest));
+        assert!(matches!(decode(&bye()), Ok(Frame::Bye)));
+        for garbage in [&[][..], &[9], &[GOSSIP, 0xff, 0xff], &[b'F', b'L', 99], &[BYE, 0]] {
+            assert!(decode(garbage).is_err());
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The runtime in a real browser: several runtimes in one page, joined by an in-page network
+//! (frames delivered on the next microtask, as a data channel would deliver them on a later
+//! event), form a cluster, commit appends, and restart from sessionStorage as the same node.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use common::wait_for;
+use flotilla_web::runtime::net::{LinkId, NetEvent, Network};
+use flotilla_web::runtime::storage::DurableStore;
+use flotilla_web::runtime::test_hook::FlotillaHook;
+use flotilla_web::runtime::{MakeNetwork, Options, Runtime, RuntimeHandle, TabMeta};
+use flotilla_web::transport::SendError;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_test::*;
+use yew::Callback;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+type Deliver = Rc<RefCell<Box<dyn FnMut(NetEvent)>>>;
+
+/// The in-page network: every runtime that joins is linked to every other; a link id is the
+/// other end's node id.
+#[derive(Default)]
+struct Hub {
+    members: RefCell<BTreeMap<u64, (TabMeta, Deliver)>>,
+}
+
+impl Hub {
+    fn deliver(self: &Rc<Self>, to: u64, event: NetEvent) {
+        let hub = self.clone();
+        spawn_local(async move {
+            let target = hub.members.borrow().get(&to).map(|(_, deliver)| deliver.clone());
+            if let Some(deliver) = target {
+                (deliver.borrow_mut())(event);
+            }
+        });
+    }
+
+    fn network(self: &Rc<Self>) -> MakeNetwork {
+        let hub = self.clone();
+        Box::new(move |meta: &TabMeta, on_event| {
+            let me = meta.node;
+            let others: Vec<(u64, TabMeta)> =
+                hub.members.borrow().iter().map(|(&id, (meta, _))| (id, meta.clone())).collect();
+            for (id, theirs) in others {
+                hub.deliver(id, NetEvent::Up { link: me, meta: meta.clone() });
+                hub.deliver(me, NetEvent::Up { link: id, meta: theirs });
+            }
+            hub.members.borrow_mut().insert(me, (meta.clone(), Rc::new(RefCell::new(on_event))));
+            Ok(Box::new(HubLink { hub: hub.clone(), me }) as Box<dyn Network>)
+        })
+    }
+
+    /// The tab `node` closes: its links go down everywhere.
+    fn leave(self: &Rc<Self>, node: u64) {
+        self.members.borrow_mut().remove(&node);
+        let others: Vec<u64> = self.members.borrow().keys().copied().collect();
+        for id in others {
+            self.deliver(id, NetEvent::Down { link: node, departed: true });
+        }
+    }
+}
+
+struct HubLink {
+    hub: Rc<Hub>,
+    me: u64,
+}
+
+impl Network for HubLink {
+    fn send(&self, link: LinkId, frame: &[u8]) -> Result<(), SendError> {
+        if !self.hub.members.borrow().contains_key(&link) {
+            return Err(SendError::NotOpen);
+        }
+        self.hub.deliver(link, NetEvent::Frame { link: self.me, bytes: frame.to_vec() });
+        Ok(())
+    }
+
+    fn room_nodes(&self) -> Vec<u64> {
+        self.hub.members.borrow().keys().copied().filter(|&id| id != self.me).collect()
+    }
+
+    fn close(&self) {}
+}
+
+fn start(hub: &Rc<Hub>, node: u64, prefix: &str) -> (RuntimeHandle, FlotillaHook) {
+    let options = Options {
+        room: "test".to_owned(),
+        node_id: Some(node),
+        storage_prefix: Some(prefix.to_owned()),
+        network: Some(hub.network()),
+        test_hook: false,
+    };
+    let handle = Runtime::start_with(options, Callback::from(|_| ()));
+    let hook = handle.hook();
+    (handle, hook)
+}
+
+fn wipe(prefix: &str) {
+    DurableStore::open(prefix).expect("sessionStorage").wipe().expect("wipe");
+}
+
+async fn append(hook: &FlotillaHook, text: &str) -> u64 {
+    let index = JsFuture::from(hook.append(text.to_owned())).await.expect("the append commits");
+    index.as_f64().expect("an index") as u64
+}
+
+#[wasm_bindgen_test]
+async fn a_new_runtime_over_the_same_storage_restarts_the_same_node_with_the_same_log() {
+    let prefix = "test/runtime/restart/";
+    wipe(prefix);
+    let hub = Rc::new(Hub::default());
+    let (first, hook) = start(&hub, 7, prefix);
+    wait_for("the lone tab to bootstrap and lead", 5_000.0, || {
+        hook.role().as_deref() == Some("leader")
+    })
+    .await;
+    let one = append(&hook, "one").await;
+    let two = append(&hook, "two").await;
+    assert!(two > one);
+    let term = hook.term().expect("a term");
+    hub.leave(7);
+    drop(first);
+
+    let hub = Rc::new(Hub::default());
+    let (_second, hook) = start(&hub, 7, prefix);
+    wait_for("the restarted node", 5_000.0, || hook.ready()).await;
+    assert_eq!(hook.node_id(), Some(7.0));
+    assert_eq!(hook.committed_count(), Some(2.0), "the committed log survived");
+    let posts = hook.posts(None, None);
+    let texts: Vec<String> = js_sys::Array::from(&posts)
+        .iter()
+        .map(|p| js_sys::Reflect::get(&p, &"text".into()).unwrap().as_string().unwrap())
+        .collect();
+    assert_eq!(texts, ["one", "two"]);
+    wait_for("it to lead again", 5_000.0, || hook.role().as_deref() == Some("leader")).await;
+    assert!(hook.term().expect("a term") > term, "a new term after the restart");
+    assert!(append(&hook, "three").await > two);
+}
+
+#[wasm_bindgen_test]
+async fn two_runtimes_form_a_cluster_and_an_append_from_either_commits_on_both() {
+    let (pa, pb) = ("test/runtime/pair/a/", "test/runtime/pair/b/");
+    wipe(pa);
+    wipe(pb);
+    let hub = Rc::new(Hub::default());
+    let (_a, a) = start(&hub, 101, pa);
+    let (_b, b) = start(&hub, 102, pb);
+    wait_for("both to be voters", 10_000.0, || {
+        let voters =
+            |hook: &FlotillaHook| hook.ready() && js_sys::Array::from(&hook.voters()).length() == 2;
+        voters(&a) && voters(&b)
+    })
+    .await;
+    assert!(a.leader().is_some() && a.leader() == b.leader(), "one leader for both");
+    let from_b = append(&b, "from b").await;
+    let from_a = append(&a, "from a").await;
+    assert_ne!(from_a, from_b);
+    wait_for("both posts on both", 5_000.0, || {
+        a.committed_count() == Some(2.0) && b.committed_count() == Some(2.0)
+    })
+    .await;
+    let burst = JsFuture::from(a.burst(500)).await.expect("a burst");
+    let committed = js_sys::Reflect::get(&burst, &"committed".into()).unwrap().as_f64();
+    assert_eq!(committed, Some(500.0));
+    wait_for("the burst on b", 5_000.0, || b.committed_count() == Some(502.0)).await;
+}
