@@ -174,32 +174,31 @@ impl Session {
 
     /// Handles one frame from the client; `Some` ends the session.
     async fn on_message(&mut self, message: Message) -> Option<End> {
+        if let Message::Close(_) = message {
+            return Some(End::Closed);
+        }
+        // Every other frame counts, control frames included: they cost as much to handle.
+        match self.rate.admit(Instant::now()) {
+            Admit::Yes => {}
+            Admit::DropAndWarn => {
+                return self
+                    .error(ErrorCode::RateLimited, "too many messages; dropped")
+                    .await
+                    .err();
+            }
+            Admit::Drop => return None,
+            Admit::Abuse => {
+                return Some(End::Refused {
+                    code: ErrorCode::RateLimited,
+                    close: close_code::POLICY_VIOLATION,
+                    reason: "flooding",
+                })
+            }
+        }
         let text = match message {
-            Message::Close(_) => return Some(End::Closed),
-            // A pong answers our ping; it only proves the client is alive.
-            Message::Pong(_) => return None,
-            message => match self.rate.admit(Instant::now()) {
-                Admit::Yes => message,
-                Admit::DropAndWarn => {
-                    return self
-                        .error(ErrorCode::RateLimited, "too many messages; dropped")
-                        .await
-                        .err();
-                }
-                Admit::Drop => return None,
-                Admit::Abuse => {
-                    return Some(End::Refused {
-                        code: ErrorCode::RateLimited,
-                        close: close_code::POLICY_VIOLATION,
-                        reason: "flooding",
-                    })
-                }
-            },
-        };
-        let text = match text {
             Message::Text(text) => text,
-            // tungstenite answers pings itself.
-            Message::Ping(_) => return None,
+            // A pong only proves the client is alive; tungstenite answers pings itself.
+            Message::Ping(_) | Message::Pong(_) => return None,
             _ => {
                 return self
                     .error(ErrorCode::MalformedJson, "expected a JSON text frame")
