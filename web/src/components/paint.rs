@@ -71,6 +71,17 @@ pub fn safe_colour(colour: &str) -> &str {
     }
 }
 
+/// The role to draw for a node. The leader mark is this tab's own knowledge (it heard from that
+/// leader in its current term) while a peer's role may come from older gossip, so when the two
+/// disagree the mark wins: a crowned node is never badged "candidate".
+pub fn shown_role(node: &NodeView) -> RoleView {
+    if node.is_leader {
+        RoleView::Leader
+    } else {
+        node.role
+    }
+}
+
 pub fn role_label(role: RoleView) -> &'static str {
     match role {
         RoleView::Follower => "follower",
@@ -180,6 +191,24 @@ mod tests {
             assert_ne!(term_colour(t), term_colour(t + 1));
         }
         assert_eq!(term_colour(0), TERM_ZERO);
+    }
+
+    #[test]
+    fn the_leader_mark_wins_over_a_stale_role() {
+        let mut node = NodeView {
+            id: 1,
+            name: "Juno 1".to_owned(),
+            colour: String::new(),
+            term: 3,
+            role: RoleView::Candidate,
+            is_self: false,
+            is_leader: true,
+            reachable: true,
+            voter: true,
+        };
+        assert_eq!(shown_role(&node), RoleView::Leader);
+        node.is_leader = false;
+        assert_eq!(shown_role(&node), RoleView::Candidate);
     }
 
     #[test]

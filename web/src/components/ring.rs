@@ -8,7 +8,7 @@ use std::f64::consts::{FRAC_PI_2, PI, TAU};
 
 use yew::prelude::*;
 
-use super::paint::{kind_class, kind_label, role_class, role_label, term_style, KINDS};
+use super::paint::{kind_class, kind_label, role_class, role_label, shown_role, term_style, KINDS};
 use super::panel::Panel;
 use crate::view::{FlightView, MessageKind, NodeView, TimerView, VoteTally};
 
@@ -128,7 +128,7 @@ fn node_glyph(
 ) -> Html {
     let class = classes!(
         "node",
-        role_class(node.role),
+        role_class(shown_role(node)),
         node.is_self.then_some("self"),
         node.is_leader.then_some("leader"),
         (!node.reachable).then_some("unreachable"),
@@ -137,7 +137,7 @@ fn node_glyph(
     let title = format!(
         "{} · {} · term {}{}",
         node.name,
-        role_label(node.role),
+        role_label(shown_role(node)),
         node.term,
         if node.reachable { "" } else { " · unreachable" }
     );
@@ -176,8 +176,8 @@ fn node_glyph(
 fn badges(node: &NodeView) -> Html {
     // Width from the text: the SVG has no layout, so estimate (the font is small and even).
     let width = |text: &str| text.len() as f64 * 6.2 + 12.0;
-    let role = role_label(node.role);
-    let mut pills = vec![(role, classes!("badge", role_class(node.role)))];
+    let role = shown_role(node);
+    let mut pills = vec![(role_label(role), classes!("badge", role_class(role)))];
     if node.is_self {
         pills.push(("you", classes!("badge", "badge-you")));
     }
@@ -224,8 +224,11 @@ fn centre_status(nodes: &[NodeView], tally: Option<VoteTally>) -> Html {
             "centre campaigning",
         ),
         (None, Some(l)) => {
+            // This tab follows that leader in its own current term; the leader's own entry may
+            // still carry an older term from gossip.
+            let term = me.map_or(l.term, |m| m.term.max(l.term));
             let reach = if l.reachable { "" } else { " · unreachable" };
-            ("leader", l.name.clone(), format!("term {}{reach}", l.term), "centre led")
+            ("leader", l.name.clone(), format!("term {term}{reach}"), "centre led")
         }
         (None, None) if nodes.is_empty() => {
             ("cluster", "joining…".to_owned(), "finding the room".to_owned(), "centre")
