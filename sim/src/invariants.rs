@@ -1,12 +1,17 @@
 //! Raft's safety properties (Figure 3 of the paper), checked after every step of the
 //! simulation, plus the client-visible ones: commit indexes never go backwards, committed
-//! entries never disappear, and no acknowledged write is lost.
+//! entries never disappear, and no acknowledged write is lost. Membership adds its own: only
+//! voters lead, each configuration in a log differs from the one before it by at most one voter
+//! (thesis section 4.1), and commits are backed by a majority of the leader's configuration
+//! (checked by the cluster, which sees every durable image).
 //!
 //! The checker keeps a global record of what it has seen (leaders per term, entries per
 //! (index, term), the committed and applied entry at each index) and compares each node's new
 //! state against it, so a check costs what changed, not the size of every log.
 use flotilla_core::reducers::kv::{KvAction, KvOutput};
-use flotilla_core::{Entry, EntryPayload, LogIndex, Millis, NodeId, RequestId, Role, Status, Term};
+use flotilla_core::{
+    Entry, EntryPayload, LogIndex, Membership, Millis, NodeId, RequestId, Role, Status, Term,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
@@ -20,6 +25,13 @@ pub enum Violation {
     /// Log Matching (§5.3): entries with the same index and term hold the same command and
     /// are preceded by the same log.
     LogMismatch { node: NodeId, index: LogIndex, term: Term, detail: String },
+    /// Only voters win elections (a learner or a removed node never does).
+    LeaderNotVoter { node: NodeId, term: Term, voters: Vec<NodeId> },
+    /// Single-server changes: a configuration changes the voters of the one before it in the
+    /// same log by at most one.
+    ConfigJump { node: NodeId, index: LogIndex, from: Vec<NodeId>, to: Vec<NodeId> },
+    /// A leader committed `index` without a majority of its configuration's voters holding it.
+    CommitWithoutQuorum { node: NodeId, index: LogIndex, holders: Vec<NodeId>, voters: Vec<NodeId> },
     /// Leader Completeness (§5.4.1): a leader's log holds every entry committed in an earlier
     /// term.
     LeaderIncomplete { leader: NodeId, term: Term, index: LogIndex },
@@ -58,6 +70,17 @@ impl fmt::Display for Violation {
             Violation::LogMismatch { node, index, term, detail } => {
                 write!(f, "log matching: n{node} entry {index}@{term}: {detail}")
             }
+            Violation::LeaderNotVoter { node, term, voters } => {
+                write!(f, "n{node} leads term {term} but is not among the voters {voters:?}")
+            }
+            Violation::ConfigJump { node, index, from, to } => write!(
+                f,
+                "n{node} configuration at {index} changes the voters from {from:?} to {to:?}"
+            ),
+            Violation::CommitWithoutQuorum { node, index, holders, voters } => write!(
+                f,
+                "n{node} committed {index} held durably only by {holders:?} of voters {voters:?}"
+            ),
             Violation::LeaderIncomplete { leader, term, index } => write!(
                 f,
                 "leader completeness: n{leader} leads term {term} without committed entry {index}"
@@ -146,11 +169,13 @@ pub struct Invariants {
     /// Proposals acknowledged as committed, by index, with the output they were answered.
     acks: HashMap<LogIndex, (RequestId, KvOutput)>,
     nodes: BTreeMap<NodeId, NodeView>,
+    /// The voters before any configuration entry (empty for a bootstrapped cluster).
+    initial_voters: Vec<NodeId>,
 }
 
 impl Invariants {
-    pub fn new() -> Self {
-        Invariants::default()
+    pub fn new(initial_voters: &[NodeId]) -> Self {
+        Invariants { initial_voters: initial_voters.to_vec(), ..Invariants::default() }
     }
 
     /// The highest index any node has reported committed.
@@ -164,19 +189,23 @@ impl Invariants {
     }
 
     /// Checks a node after a step. `changed_from` is the lowest log index the step may have
-    /// written (from its `Persist::Entries`), or `None` when the log did not change.
+    /// written (from its `Persist::Entries`), or `None` when the log did not change. `durable`
+    /// is how far its log is on its disk: a leader that alone is a majority commits its entries
+    /// once their write is queued, and a crash before the write ends loses them, unseen (every
+    /// output that depends on them waits for the write), so only that far is it committed.
     pub fn check_node(
         &mut self,
         status: &Status,
         log: &[Entry<KvAction>],
         changed_from: Option<LogIndex>,
+        durable: LogIndex,
     ) -> Result<(), Violation> {
         let node = status.id;
         if let Some(from) = changed_from {
             self.check_log(node, log, from)?;
         }
         self.check_indexes(status)?;
-        self.record_commit(node, status.term, log, status.commit)?;
+        self.record_commit(node, status.term, log, status.commit.min(durable))?;
         if status.role == Role::Leader {
             self.check_leader(node, status.term, log)?;
         }
@@ -217,6 +246,9 @@ impl Invariants {
             }
             match self.entries.get(&(entry.index, entry.term)) {
                 None => {
+                    if let EntryPayload::Membership(membership) = &entry.payload {
+                        self.check_config_step(node, &log[..position], entry.index, membership)?;
+                    }
                     let seen = Seen { payload: entry.payload.clone(), prev_term };
                     self.entries.insert((entry.index, entry.term), seen);
                 }
@@ -241,6 +273,36 @@ impl Invariants {
                 }
                 Some(_) => {}
             }
+        }
+        Ok(())
+    }
+
+    /// The configuration at `index` against the one before it in the log (`before` holds the
+    /// entries before it): at most one voter added or removed. Nothing to compare when the
+    /// configuration before it was compacted away.
+    fn check_config_step(
+        &self,
+        node: NodeId,
+        before: &[Entry<KvAction>],
+        index: LogIndex,
+        membership: &Membership,
+    ) -> Result<(), Violation> {
+        let previous = before.iter().rev().find_map(|e| match &e.payload {
+            EntryPayload::Membership(m) => Some(m.voters()),
+            _ => None,
+        });
+        let log_start = before.first().map_or(index, |e| e.index);
+        let from = match previous {
+            Some(voters) => voters,
+            None if log_start == 1 => &self.initial_voters,
+            None => return Ok(()),
+        };
+        let to = membership.voters();
+        let changed = from.iter().filter(|v| !to.contains(v)).count()
+            + to.iter().filter(|v| !from.contains(v)).count();
+        if changed > 1 {
+            let (from, to) = (from.to_vec(), to.to_vec());
+            return Err(Violation::ConfigJump { node, index, from, to });
         }
         Ok(())
     }
@@ -488,6 +550,9 @@ pub fn entry_at<A>(log: &[Entry<A>], index: LogIndex) -> Option<&Entry<A>> {
 mod tests {
     use super::*;
 
+    /// For `check_node`: the whole log is on disk.
+    const ON_DISK: LogIndex = LogIndex::MAX;
+
     fn entry(index: LogIndex, term: Term, key: u64) -> Entry<KvAction> {
         let action = KvAction::Write { key, value: index };
         let request = RequestId { client: 1, seq: index };
@@ -500,69 +565,97 @@ mod tests {
 
     #[test]
     fn two_leaders_in_one_term_are_caught() {
-        let mut checker = Invariants::new();
-        checker.check_node(&status(1, 3, Role::Leader, 0, 0), &[], None).unwrap();
-        let err = checker.check_node(&status(2, 3, Role::Leader, 0, 0), &[], None).unwrap_err();
+        let mut checker = Invariants::new(&[]);
+        checker.check_node(&status(1, 3, Role::Leader, 0, 0), &[], None, ON_DISK).unwrap();
+        let err =
+            checker.check_node(&status(2, 3, Role::Leader, 0, 0), &[], None, ON_DISK).unwrap_err();
         assert_eq!(err, Violation::TwoLeaders { term: 3, first: 1, second: 2 });
     }
 
     #[test]
     fn log_mismatch_is_caught() {
-        let mut checker = Invariants::new();
+        let mut checker = Invariants::new(&[]);
         let a = [entry(1, 1, 0), entry(2, 2, 0)];
-        checker.check_node(&status(1, 2, Role::Follower, 0, 2), &a, Some(1)).unwrap();
+        checker.check_node(&status(1, 2, Role::Follower, 0, 2), &a, Some(1), ON_DISK).unwrap();
         let b = [entry(1, 1, 0), entry(2, 2, 9)];
-        let err = checker.check_node(&status(2, 2, Role::Follower, 0, 2), &b, Some(1));
+        let err = checker.check_node(&status(2, 2, Role::Follower, 0, 2), &b, Some(1), ON_DISK);
         assert!(matches!(err, Err(Violation::LogMismatch { index: 2, .. })));
     }
 
     #[test]
     fn leader_missing_a_committed_entry_is_caught() {
-        let mut checker = Invariants::new();
+        let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
-        checker.check_node(&status(1, 1, Role::Leader, 2, 2), &log, Some(1)).unwrap();
+        checker.check_node(&status(1, 1, Role::Leader, 2, 2), &log, Some(1), ON_DISK).unwrap();
         let short = [entry(1, 1, 0)];
-        let err = checker.check_node(&status(2, 2, Role::Leader, 1, 1), &short, Some(1));
+        let err = checker.check_node(&status(2, 2, Role::Leader, 1, 1), &short, Some(1), ON_DISK);
         assert_eq!(err, Err(Violation::LeaderIncomplete { leader: 2, term: 2, index: 2 }));
     }
 
     #[test]
     fn a_stale_leader_need_not_hold_entries_committed_in_later_terms() {
-        let mut checker = Invariants::new();
+        let mut checker = Invariants::new(&[]);
         let log = [entry(1, 3, 0)];
-        checker.check_node(&status(1, 3, Role::Leader, 1, 1), &log, Some(1)).unwrap();
+        checker.check_node(&status(1, 3, Role::Leader, 1, 1), &log, Some(1), ON_DISK).unwrap();
         // A candidate of term 2 that slept through term 3 may still win term 2.
-        checker.check_node(&status(2, 2, Role::Leader, 0, 0), &[], None).unwrap();
+        checker.check_node(&status(2, 2, Role::Leader, 0, 0), &[], None, ON_DISK).unwrap();
+    }
+
+    #[test]
+    fn a_configuration_changing_two_voters_at_once_is_caught() {
+        let mut checker = Invariants::new(&[1, 2, 3]);
+        let config = |index, voters: &[NodeId]| {
+            let payload = EntryPayload::Membership(Membership::with_voters(voters));
+            Entry { index, term: 1, payload }
+        };
+        let grown = [entry(1, 1, 0), config(2, &[1, 2, 3, 4])];
+        checker.check_node(&status(1, 1, Role::Leader, 0, 2), &grown, Some(1), ON_DISK).unwrap();
+        let jump = [grown[0].clone(), grown[1].clone(), config(3, &[1, 2])];
+        let err = checker.check_node(&status(1, 1, Role::Leader, 0, 3), &jump, Some(3), ON_DISK);
+        let (from, to) = (vec![1, 2, 3, 4], vec![1, 2]);
+        assert_eq!(err, Err(Violation::ConfigJump { node: 1, index: 3, from, to }));
+    }
+
+    #[test]
+    fn a_commit_not_on_disk_yet_is_not_recorded() {
+        let mut checker = Invariants::new(&[]);
+        // A lone leader commits entry 2 before writing it, then crashes: it never happened.
+        let log = [entry(1, 1, 0), entry(2, 1, 0)];
+        checker.check_node(&status(1, 1, Role::Leader, 2, 2), &log, Some(1), 1).unwrap();
+        checker.restarted(1);
+        let rewritten = [entry(1, 1, 0), entry(2, 2, 5)];
+        checker.check_node(&status(1, 2, Role::Leader, 2, 2), &rewritten, Some(2), 2).unwrap();
+        assert_eq!(checker.committed_index(), 2);
     }
 
     #[test]
     fn commit_going_back_is_caught_but_not_across_restarts() {
-        let mut checker = Invariants::new();
+        let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
-        checker.check_node(&status(1, 1, Role::Follower, 2, 2), &log, Some(1)).unwrap();
-        let err = checker.check_node(&status(1, 1, Role::Follower, 1, 2), &log, None);
+        checker.check_node(&status(1, 1, Role::Follower, 2, 2), &log, Some(1), ON_DISK).unwrap();
+        let err = checker.check_node(&status(1, 1, Role::Follower, 1, 2), &log, None, ON_DISK);
         assert!(matches!(err, Err(Violation::Regressed { what: "commit", .. })));
         checker.restarted(1);
-        checker.check_node(&status(1, 1, Role::Follower, 1, 2), &log, None).unwrap();
+        checker.check_node(&status(1, 1, Role::Follower, 1, 2), &log, None, ON_DISK).unwrap();
     }
 
     #[test]
     fn overwriting_an_entry_below_the_own_commit_index_is_caught() {
-        let mut checker = Invariants::new();
+        let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
-        checker.check_node(&status(1, 1, Role::Follower, 2, 2), &log, Some(1)).unwrap();
+        checker.check_node(&status(1, 1, Role::Follower, 2, 2), &log, Some(1), ON_DISK).unwrap();
         // Another node may hold a stale entry at a committed index: it has not committed it.
         let stale = [entry(1, 1, 0), entry(2, 3, 0)];
-        checker.check_node(&status(2, 3, Role::Follower, 1, 2), &stale, Some(2)).unwrap();
-        let err = checker.check_node(&status(1, 3, Role::Follower, 2, 2), &stale, Some(2));
+        checker.check_node(&status(2, 3, Role::Follower, 1, 2), &stale, Some(2), ON_DISK).unwrap();
+        let err = checker.check_node(&status(1, 3, Role::Follower, 2, 2), &stale, Some(2), ON_DISK);
         assert!(matches!(err, Err(Violation::CommittedEntryLost { index: 2, .. })));
     }
 
     #[test]
     fn dropping_a_durable_committed_entry_is_caught() {
-        let mut checker = Invariants::new();
+        let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
-        checker.check_node(&status(1, 1, Role::Leader, 2, 2), &log, Some(1)).unwrap();
+        checker.check_node(&status(1, 1, Role::Leader, 2, 2), &log, Some(1), ON_DISK).unwrap();
         let (extend, overwrite) = ([entry(2, 1, 0), entry(3, 1, 0)], [entry(2, 2, 0)]);
         assert!(checker.check_durable_write(2, 1, &log, &extend).is_ok());
         assert!(checker.check_durable_write(2, 2, &log, &overwrite).is_err());
@@ -571,7 +664,7 @@ mod tests {
 
     #[test]
     fn lost_acknowledgement_is_caught() {
-        let mut checker = Invariants::new();
+        let mut checker = Invariants::new(&[]);
         let acked = RequestId { client: 1, seq: 1 };
         checker.acknowledged(acked, 5, &KvOutput::Written).unwrap();
         let other = RequestId { client: 2, seq: 1 };
@@ -582,7 +675,7 @@ mod tests {
 
     #[test]
     fn a_wrong_acknowledged_output_is_caught() {
-        let mut checker = Invariants::new();
+        let mut checker = Invariants::new(&[]);
         let request = RequestId { client: 1, seq: 1 };
         let read = KvAction::Read { key: 0 };
         checker.applied(1, 2, Some(request), &read, &KvOutput::Read(Some(4))).unwrap();
@@ -592,7 +685,7 @@ mod tests {
 
     #[test]
     fn a_request_applied_twice_is_caught() {
-        let mut checker = Invariants::new();
+        let mut checker = Invariants::new(&[]);
         let request = RequestId { client: 1, seq: 1 };
         let write = KvAction::Write { key: 0, value: 1 };
         checker.applied(1, 2, Some(request), &write, &KvOutput::Written).unwrap();
@@ -603,10 +696,10 @@ mod tests {
 
     #[test]
     fn a_node_behind_may_overwrite_an_entry_committed_in_a_later_term() {
-        let mut checker = Invariants::new();
+        let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0)];
         // Committed in term 3 (by the leader of term 3), though written in term 1.
-        checker.check_node(&status(1, 3, Role::Leader, 1, 1), &log, Some(1)).unwrap();
+        checker.check_node(&status(1, 3, Role::Leader, 1, 1), &log, Some(1), ON_DISK).unwrap();
         // A node that has only heard of term 2 follows its leader over it ...
         assert!(checker.check_durable_write(2, 2, &log, &[entry(1, 2, 0)]).is_ok());
         // ... but not once it knows term 3.
@@ -615,9 +708,9 @@ mod tests {
 
     #[test]
     fn entries_missing_from_durable_majority_are_caught() {
-        let mut checker = Invariants::new();
+        let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0)];
-        checker.check_node(&status(1, 1, Role::Leader, 1, 1), &log, Some(1)).unwrap();
+        checker.check_node(&status(1, 1, Role::Leader, 1, 1), &log, Some(1), ON_DISK).unwrap();
         assert!(checker.check_durable(&[(1, &log), (2, &log), (3, &[])]).is_ok());
         assert!(checker.check_durable(&[(1, &log), (2, &[]), (3, &[])]).is_err());
     }

@@ -1,11 +1,16 @@
 //! Flotilla's deterministic fault simulator: a Jepsen-style test of `flotilla-core` in one
 //! process and virtual time.
 //!
-//! A run is a pure function of its seed. It builds a cluster of 3, 5 or 7 Raft nodes with
-//! clients at every node, injects a random fault schedule (message drop, duplication, reordering
-//! and delay spikes; partitions; crash-restart losing unpersisted writes; pause-resume), then
-//! heals everything and lets the cluster settle. After every step it checks Raft's safety
-//! properties; after the heal, liveness; at the end, linearizability of the key-value history.
+//! A run is a pure function of its seed. It builds a cluster of Raft nodes with clients at every
+//! node, injects a random fault schedule (message drop, duplication, reordering and delay spikes;
+//! partitions; crash-restart losing unpersisted writes; pause-resume; nodes joining, leaving and
+//! being removed), then heals everything and lets the cluster settle. After every step it checks
+//! Raft's safety properties; after the heal, liveness; at the end, linearizability of the
+//! key-value history.
+//!
+//! Two scenarios share the machinery: `mixed` (a static cluster of 3, 5 or 7 voters whose
+//! membership changes on the way) and `grow-shrink` (one bootstrapped node grows to seven voters
+//! and shrinks back to one); one seed in eight runs the second.
 //!
 //! ```no_run
 //! let report = flotilla_sim::run(&flotilla_sim::SimConfig::new(42));
@@ -14,7 +19,8 @@
 //!
 //! Layout:
 //! - [`mod@run`]: one seed end to end, and batches of seeds over threads.
-//! - [`cluster`]: the nodes, their runtimes (durable image, output queue) and the event loop.
+//! - [`cluster`]: the nodes, their runtimes (durable image, output queue, membership policy)
+//!   and the event loop.
 //! - [`network`]: latency, link faults and partitions.
 //! - [`schedule`]: the fault schedule drawn from the seed.
 //! - [`workload`]: the key-value clients.
@@ -23,10 +29,10 @@
 //! - [`trace`]: the readable trace of a run.
 //! - [`rng`]: the seeded random streams.
 //!
-//! Where new features go (issue 3):
-//! - a new disturbance (membership change, leadership transfer, a connection-closed hint, late
-//!   or true) is a [`schedule::Fault`] variant drawn by a track in [`schedule`], applied in
-//!   `Cluster::apply_fault`; nodes are looked up by id, so nodes can join after the start;
+//! Where new features go:
+//! - a new disturbance (a leadership transfer, a connection-closed hint, late or true) is a
+//!   [`schedule::Fault`] variant drawn by a track in [`schedule`], applied in
+//!   `Cluster::apply_fault`; nodes are looked up by id, since nodes join after the start;
 //! - a new kind of client operation (a ReadIndex read) is a [`workload::Step`] the cluster
 //!   carries out, recorded as an [`history::Op`] like the others;
 //! - compaction needs no change to the checks: they locate entries by index, never by position
@@ -42,5 +48,5 @@ pub mod schedule;
 pub mod trace;
 pub mod workload;
 
-pub use run::{run, run_seeds, Report, SeedOutcome, SimConfig};
+pub use run::{run, run_seeds, Report, Scenario, SeedOutcome, SimConfig};
 pub use trace::TraceMode;

@@ -4,18 +4,21 @@
 //!   `sim: seeds=N violations=V linearizable=L`; exits non-zero when V > 0.
 //! - `--seed S [--trace] [--history FILE]` replays one seed, printing its trace and writing its
 //!   key-value history as JSON lines.
-//! - Both take `--nodes 3|5|7` (default: drawn per seed), `--duration MS` (length of the fault
-//!   phase, default 20000), `--no-faults`, `--amnesia` (a broken runtime that forgets its disk
-//!   on a crash, to see the checks fire), and for batches `--threads T` (default 2).
+//! - Both take `--scenario mixed|grow-shrink` (default: drawn per seed, one in eight grows and
+//!   shrinks), `--nodes 3|5|7` (default: drawn per seed; what grow-shrink grows to),
+//!   `--duration MS` (length of the fault phase, default 20000), `--no-faults`, `--amnesia` (a
+//!   broken runtime that forgets its disk on a crash, to see the checks fire), and for batches
+//!   `--threads T` (default 2).
 use flotilla_sim::history::write_json_lines;
-use flotilla_sim::{run, run_seeds, SimConfig, TraceMode};
+use flotilla_sim::{run, run_seeds, Scenario, SimConfig, TraceMode};
 use std::fs::File;
 use std::io::BufWriter;
 use std::process::ExitCode;
 use std::time::Instant;
 
 const USAGE: &str = "usage: flotilla-sim (--seeds N [--base B] [--threads T] | --seed S [--trace] \
-                     [--history FILE]) [--nodes 3|5|7] [--duration MS] [--no-faults] [--amnesia]";
+                     [--history FILE]) [--scenario mixed|grow-shrink] [--nodes 3|5|7] \
+                     [--duration MS] [--no-faults] [--amnesia]";
 
 /// What the command line asks for.
 struct Args {
@@ -107,6 +110,12 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             "--duration" => template.duration = number(&value()?)?,
             "--no-faults" => template.faults = false,
             "--amnesia" => template.amnesia = true,
+            "--scenario" => {
+                let name = value()?;
+                let known = [Scenario::Mixed, Scenario::GrowShrink];
+                let scenario = known.into_iter().find(|s| s.name() == name);
+                template.scenario = Some(scenario.ok_or(format!("unknown scenario {name}"))?);
+            }
             "--nodes" => match number(&value()?)? {
                 n @ (3 | 5 | 7) => template.nodes = Some(n as usize),
                 n => return Err(format!("--nodes must be 3, 5 or 7, not {n}")),

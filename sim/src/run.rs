@@ -1,7 +1,7 @@
-//! One simulated run per seed: everything about it (cluster size, node tuning, fault schedule,
-//! workload) derives from the seed, then the cluster runs, heals and settles, and the history is
-//! checked for linearizability.
-use crate::cluster::{Cluster, Setup, Stats};
+//! One simulated run per seed: everything about it (scenario, cluster size, node tuning, fault
+//! schedule, workload) derives from the seed, then the cluster runs, heals and settles, and the
+//! history is checked for linearizability.
+use crate::cluster::{Cluster, MembershipSetup, Setup, Start, Stats};
 use crate::history::{Op, OpResult};
 use crate::invariants::Violation;
 use crate::linearizability::{self, Verdict};
@@ -23,12 +23,46 @@ const SETTLE: Millis = 4_000;
 /// Election timeouts of the simulated nodes (the paper's recommended range).
 const ELECTION_TIMEOUT: (Millis, Millis) = (150, 300);
 const PROPOSAL_TIMEOUT: Millis = 1_000;
+/// One seed in this many runs the grow-shrink scenario.
+const GROW_SHRINK_EVERY: f64 = 8.0;
+
+/// What a run exercises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// A cluster of 3, 5 or 7 voters under every fault, with nodes joining, leaving and being
+    /// removed on the way.
+    Mixed,
+    /// One bootstrapped node grows to a cluster of seven voters, which shrinks back to one,
+    /// under the same faults.
+    GrowShrink,
+}
+
+impl Scenario {
+    /// The scenario a seed runs when none is asked for.
+    pub fn of_seed(seed: u64) -> Self {
+        if Rng::fork(seed, "scenario").chance(1.0 / GROW_SHRINK_EVERY) {
+            Scenario::GrowShrink
+        } else {
+            Scenario::Mixed
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Mixed => "mixed",
+            Scenario::GrowShrink => "grow-shrink",
+        }
+    }
+}
 
 /// What to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimConfig {
     pub seed: u64,
-    /// Cluster size; `None` draws 3, 5 or 7 from the seed.
+    /// `None` runs the seed's own (see [`Scenario::of_seed`]).
+    pub scenario: Option<Scenario>,
+    /// Cluster size (for grow-shrink, the size it grows to); `None` draws 3, 5 or 7 from the
+    /// seed (grow-shrink: 7).
     pub nodes: Option<usize>,
     /// Length of the fault phase (virtual ms); every fault heals at its end.
     pub duration: Millis,
@@ -44,6 +78,7 @@ impl SimConfig {
     pub fn new(seed: u64) -> Self {
         SimConfig {
             seed,
+            scenario: None,
             nodes: None,
             duration: DEFAULT_DURATION,
             faults: true,
@@ -55,6 +90,9 @@ impl SimConfig {
     /// The command that replays this run with its trace.
     pub fn replay_command(&self) -> String {
         let mut command = format!("cargo xtask sim --seed {} --trace", self.seed);
+        if let Some(scenario) = self.scenario {
+            command += &format!(" --scenario {}", scenario.name());
+        }
         if let Some(nodes) = self.nodes {
             command += &format!(" --nodes {nodes}");
         }
@@ -75,6 +113,8 @@ impl SimConfig {
 #[derive(Debug)]
 pub struct Report {
     pub config: SimConfig,
+    pub scenario: Scenario,
+    /// Nodes at the start (for grow-shrink, the size it grows to).
     pub nodes: usize,
     /// The first violation and when it happened (a failed linearizability check counts).
     pub violation: Option<(Millis, Violation)>,
@@ -92,15 +132,21 @@ impl Report {
         let leader =
             self.stats.leader_after_heal.map_or_else(|| "none".to_string(), |ms| format!("{ms}ms"));
         format!(
-            "seed {}: nodes={} steps={} messages={} lost={} crashes={} leaders={} ops={} ok={} \
-             fail={} refused={} unknown={} leader_after_heal={leader} linearizable={}",
+            "seed {}: {} nodes={} steps={} messages={} lost={} crashes={} leaders={} \
+             joined={} left={} max_voters={} final_voters={} ops={} ok={} fail={} refused={} unknown={} \
+             leader_after_heal={leader} linearizable={}",
             self.config.seed,
+            self.scenario.name(),
             self.nodes,
             self.stats.steps,
             self.stats.messages_sent,
             self.stats.messages_lost,
             self.stats.crashes,
             self.stats.leaders_elected,
+            self.stats.joined,
+            self.stats.left,
+            self.stats.max_voters,
+            self.stats.final_voters,
             self.history.len(),
             count(OpResult::Ok),
             count(OpResult::Fail),
@@ -114,9 +160,15 @@ impl Report {
 /// Runs one seed.
 pub fn run(config: &SimConfig) -> Report {
     let seed = config.seed;
+    let scenario = config.scenario.unwrap_or_else(|| Scenario::of_seed(seed));
     let mut setup_rng = Rng::fork(seed, "setup");
-    let nodes = config.nodes.unwrap_or_else(|| [3, 5, 7][setup_rng.weighted(&[2, 2, 1])]);
-    let voters: Vec<NodeId> = (1..=nodes as NodeId).collect();
+    let nodes = match scenario {
+        Scenario::Mixed => {
+            config.nodes.unwrap_or_else(|| [3, 5, 7][setup_rng.weighted(&[2, 2, 1])])
+        }
+        Scenario::GrowShrink => config.nodes.unwrap_or(7),
+    };
+    let ids: Vec<NodeId> = (1..=nodes as NodeId).collect();
     // Replication tuning varies per seed: one append in flight or many, small batches or big.
     // Starting from the core's defaults keeps this building when the core adds settings.
     let mut node_config = Config::new(0);
@@ -130,10 +182,28 @@ pub fn run(config: &SimConfig) -> Report {
     node_config.proposal_timeout = PROPOSAL_TIMEOUT;
     let heal_at = config.duration;
     let end = heal_at + SETTLE;
-    let schedule = if config.faults {
-        Schedule::random(&voters, heal_at, &mut Rng::fork(seed, "faults"))
-    } else {
-        Schedule::calm(heal_at)
+    let mut faults_rng = Rng::fork(seed, "faults");
+    let (start, schedule) = match (scenario, config.faults) {
+        (Scenario::Mixed, true) => {
+            (Start::Static(ids.clone()), Schedule::random(&ids, heal_at, &mut faults_rng))
+        }
+        (Scenario::Mixed, false) => (Start::Static(ids.clone()), Schedule::calm(heal_at)),
+        (Scenario::GrowShrink, faults) => {
+            (Start::Bootstrap(1), Schedule::grow_shrink(&ids, heal_at, faults, &mut faults_rng))
+        }
+    };
+    let (min_nodes, max_nodes, grow_to) = match scenario {
+        Scenario::Mixed => (2, nodes + 2, 0),
+        Scenario::GrowShrink => (1, nodes, nodes),
+    };
+    let membership = MembershipSetup {
+        dead_after: *setup_rng.pick(&[400, 1000, 3000]),
+        announce_delay: 300,
+        min_nodes,
+        max_nodes,
+        leaves_wait_for_voters: grow_to,
+        quiet_at: heal_at + SETTLE / 2,
+        rng: Rng::fork(seed, "membership"),
     };
     let workload_config = WorkloadConfig {
         clients_per_node: 2,
@@ -144,14 +214,20 @@ pub fn run(config: &SimConfig) -> Report {
         op_deadline: 3 * PROPOSAL_TIMEOUT,
         stop_at: heal_at + SETTLE / 2,
     };
-    let workload = Workload::new(workload_config, &voters, Rng::fork(seed, "clients"));
+    let workload = Workload::new(workload_config, &start.nodes(), Rng::fork(seed, "clients"));
     let mut trace = Trace::new(config.trace);
-    trace.line(0, || format!("seed {seed}: {nodes} nodes, {node_config:?}"));
+    let name = scenario.name();
+    trace.line(0, || format!("seed {seed}: {name}, {nodes} nodes, {node_config:?}"));
+    let MembershipSetup { dead_after, min_nodes, max_nodes, .. } = membership;
+    trace.line(0, || {
+        format!("membership: dead after {dead_after}ms, {min_nodes}..={max_nodes} nodes")
+    });
     for (at, fault) in &schedule.faults {
         trace.line(0, || format!("schedule: at {at}ms {fault}"));
     }
     let mut cluster = Cluster::new(Setup {
-        voters,
+        start,
+        membership,
         node_config,
         network: Network::new(Latency::DEFAULT, Rng::fork(seed, "network")),
         schedule,
@@ -170,6 +246,7 @@ pub fn run(config: &SimConfig) -> Report {
     }
     Report {
         config: config.clone(),
+        scenario,
         nodes,
         violation,
         linearizable: verdict == Verdict::Linearizable,

@@ -8,8 +8,13 @@
 //! when [`Fault::HealAll`] brings the whole cluster back for the liveness check; most schedules
 //! hit the leader shortly before, so the check sees a real re-election.
 //!
-//! New kinds of disturbance (membership changes, leadership transfers, connection-closed hints)
-//! are new `Fault` variants and new tracks here; the cluster applies them in one `match`.
+//! Membership changes are a track of their own: nodes join, leave (gracefully or by closing
+//! their tab) and are removed by the leader. Which node they hit is drawn when they fire, since
+//! the cluster's members are only known then. The grow-shrink schedule replaces that track with
+//! a plan: one bootstrapped node, six joins, then six departures back down to one node.
+//!
+//! New kinds of disturbance are new `Fault` variants and new tracks here; the cluster applies
+//! them in one `match`.
 use crate::network::{LinkFaults, Partition};
 use crate::rng::Rng;
 use flotilla_core::{Millis, NodeId};
@@ -54,6 +59,18 @@ pub enum Fault {
     Resume(Target),
     /// Each durable write of the node takes this many extra ms (0 restores a fast disk).
     SlowDisk(NodeId, Millis),
+    /// A new node starts with an empty log and asks a member to let it in.
+    Join,
+    /// A running node, drawn when the departure can happen, leaves for good. An abrupt leave
+    /// closes its tab at once (if the others keep a working quorum without it; otherwise it
+    /// leaves gracefully); a graceful one announces the departure and closes once its removal
+    /// has committed.
+    Leave {
+        abrupt: bool,
+    },
+    /// The leader removes a member drawn when this fires (itself included); a removed node
+    /// that still runs asks to join again.
+    Remove,
     /// Ends every fault: heals the network, resumes, restarts and speeds up every node.
     HealAll,
 }
@@ -74,6 +91,10 @@ impl fmt::Display for Fault {
             Fault::Resume(target) => write!(f, "resume {target}"),
             Fault::SlowDisk(node, 0) => write!(f, "fast disk n{node}"),
             Fault::SlowDisk(node, extra) => write!(f, "slow disk n{node} +{extra}ms"),
+            Fault::Join => write!(f, "a new node joins"),
+            Fault::Leave { abrupt: true } => write!(f, "a node leaves abruptly"),
+            Fault::Leave { abrupt: false } => write!(f, "a node leaves gracefully"),
+            Fault::Remove => write!(f, "the leader removes a member"),
             Fault::HealAll => write!(f, "heal all"),
         }
     }
@@ -95,72 +116,127 @@ impl Schedule {
 
     /// A random schedule of every fault kind over `0..heal_at`, for a cluster of `nodes`.
     pub fn random(nodes: &[NodeId], heal_at: Millis, rng: &mut Rng) -> Self {
-        // One intensity per seed: some seeds are calm, some are storms.
-        let pace = 0.5 + rng.unit() * 1.5;
-        let gap = |rng: &mut Rng, low: Millis, high: Millis| {
-            (rng.between(low, high) as f64 * pace) as Millis
+        let pace = Pace::draw(rng);
+        let mut faults = network_and_process_faults(nodes, heal_at, pace, rng);
+        // The membership track; a departure still waiting at the heal happens after it.
+        let mut t = pace.gap(rng, 500, 5000);
+        while t < heal_at {
+            let fault = match rng.weighted(&[3, 3, 2]) {
+                0 => Fault::Join,
+                1 => Fault::Leave { abrupt: rng.chance(0.5) },
+                _ => Fault::Remove,
+            };
+            faults.push((t, fault));
+            t += pace.gap(rng, 1000, 6000);
+        }
+        Schedule::finish(faults, heal_at)
+    }
+
+    /// The grow-shrink plan over `nodes` (the first bootstraps): the others join one by one in
+    /// the first third of the fault phase, then all but one leave in its second half, under
+    /// the same network and process faults as a random schedule (with `faults`).
+    pub fn grow_shrink(nodes: &[NodeId], heal_at: Millis, faults: bool, rng: &mut Rng) -> Self {
+        let pace = Pace::draw(rng);
+        let mut faults = match faults {
+            true => network_and_process_faults(nodes, heal_at, pace, rng),
+            false => Vec::new(),
         };
-        let mut faults = Vec::new();
-
-        // The partition track.
-        let mut t = gap(rng, 0, 1500);
-        while t < heal_at {
-            let until = (t + rng.between(300, 3000)).min(heal_at);
-            faults.push((t, Fault::Partition(random_partition(nodes, rng))));
-            faults.push((until, Fault::HealPartition));
-            t = until + gap(rng, 200, 2500);
+        for _ in 1..nodes.len() {
+            faults.push((rng.between(100, heal_at / 3), Fault::Join));
+            let abrupt = rng.chance(0.5);
+            faults.push((rng.between(heal_at / 2, heal_at * 9 / 10), Fault::Leave { abrupt }));
         }
+        Schedule::finish(faults, heal_at)
+    }
 
-        // The link-quality track.
-        let mut t = gap(rng, 0, 2000);
-        while t < heal_at {
-            let until = (t + rng.between(500, 4000)).min(heal_at);
-            faults.push((t, Fault::LinkFaults(random_link_faults(rng))));
-            faults.push((until, Fault::LinkFaults(LinkFaults::NONE)));
-            t = until + gap(rng, 300, 3000);
-        }
-
-        // One process track per node.
-        for &node in nodes {
-            let mut t = gap(rng, 300, 5000);
-            while t < heal_at {
-                let target = Target::Node(node);
-                let (start, end, length) = match rng.weighted(&[4, 3, 2]) {
-                    0 => (Fault::Crash(target), Fault::Restart(target), rng.between(20, 2500)),
-                    1 => (Fault::Pause(target), Fault::Resume(target), rng.between(50, 2500)),
-                    _ => {
-                        let extra = rng.between(5, 150);
-                        (Fault::SlowDisk(node, extra), Fault::SlowDisk(node, 0), 3000)
-                    }
-                };
-                let until = (t + length).min(heal_at);
-                faults.push((t, start));
-                faults.push((until, end));
-                t = until + gap(rng, 500, 6000);
-            }
-        }
-
-        // The leader track, and the final blow to the leader shortly before the heal.
-        let mut tag = 0;
-        let mut t = gap(rng, 500, 4000);
-        while t < heal_at {
-            let until = (t + rng.between(100, 2000)).min(heal_at);
-            tag += 1;
-            faults.extend(leader_fault(t, until, tag, rng));
-            t = until + gap(rng, 1000, 5000);
-        }
-        if rng.chance(0.8) {
-            tag += 1;
-            let t = heal_at.saturating_sub(rng.between(20, 600));
-            faults.extend(leader_fault(t, heal_at, tag, rng));
-        }
-
+    /// Adds the heal and puts the faults in time order.
+    fn finish(mut faults: Vec<(Millis, Fault)>, heal_at: Millis) -> Self {
         faults.push((heal_at, Fault::HealAll));
         // Stable: faults at the same ms keep their track order, so an end never precedes its
         // own start.
         faults.sort_by_key(|(at, _)| *at);
         Schedule { faults, heal_at }
     }
+}
+
+/// One intensity per seed: some seeds are calm, some are storms.
+#[derive(Clone, Copy)]
+struct Pace(f64);
+
+impl Pace {
+    fn draw(rng: &mut Rng) -> Self {
+        Pace(0.5 + rng.unit() * 1.5)
+    }
+
+    /// A pause between two faults of one track.
+    fn gap(self, rng: &mut Rng, low: Millis, high: Millis) -> Millis {
+        (rng.between(low, high) as f64 * self.0) as Millis
+    }
+}
+
+/// The partition, link-quality, per-node process and leader tracks over `0..heal_at`.
+fn network_and_process_faults(
+    nodes: &[NodeId],
+    heal_at: Millis,
+    pace: Pace,
+    rng: &mut Rng,
+) -> Vec<(Millis, Fault)> {
+    let gap = |rng: &mut Rng, low, high| pace.gap(rng, low, high);
+    let mut faults = Vec::new();
+
+    // The partition track.
+    let mut t = gap(rng, 0, 1500);
+    while t < heal_at {
+        let until = (t + rng.between(300, 3000)).min(heal_at);
+        faults.push((t, Fault::Partition(random_partition(nodes, rng))));
+        faults.push((until, Fault::HealPartition));
+        t = until + gap(rng, 200, 2500);
+    }
+
+    // The link-quality track.
+    let mut t = gap(rng, 0, 2000);
+    while t < heal_at {
+        let until = (t + rng.between(500, 4000)).min(heal_at);
+        faults.push((t, Fault::LinkFaults(random_link_faults(rng))));
+        faults.push((until, Fault::LinkFaults(LinkFaults::NONE)));
+        t = until + gap(rng, 300, 3000);
+    }
+
+    // One process track per node.
+    for &node in nodes {
+        let mut t = gap(rng, 300, 5000);
+        while t < heal_at {
+            let target = Target::Node(node);
+            let (start, end, length) = match rng.weighted(&[4, 3, 2]) {
+                0 => (Fault::Crash(target), Fault::Restart(target), rng.between(20, 2500)),
+                1 => (Fault::Pause(target), Fault::Resume(target), rng.between(50, 2500)),
+                _ => {
+                    let extra = rng.between(5, 150);
+                    (Fault::SlowDisk(node, extra), Fault::SlowDisk(node, 0), 3000)
+                }
+            };
+            let until = (t + length).min(heal_at);
+            faults.push((t, start));
+            faults.push((until, end));
+            t = until + gap(rng, 500, 6000);
+        }
+    }
+
+    // The leader track, and the final blow to the leader shortly before the heal.
+    let mut tag = 0;
+    let mut t = gap(rng, 500, 4000);
+    while t < heal_at {
+        let until = (t + rng.between(100, 2000)).min(heal_at);
+        tag += 1;
+        faults.extend(leader_fault(t, until, tag, rng));
+        t = until + gap(rng, 1000, 5000);
+    }
+    if rng.chance(0.8) {
+        tag += 1;
+        let t = heal_at.saturating_sub(rng.between(20, 600));
+        faults.extend(leader_fault(t, heal_at, tag, rng));
+    }
+    faults
 }
 
 /// A fault on whoever leads at `start`, undone at `end`.

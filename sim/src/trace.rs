@@ -4,7 +4,7 @@
 //! Lines are formatted only when someone reads them: printed for `--trace`, or hashed so a test
 //! can prove two runs of one seed identical. A plain run skips the formatting entirely.
 use flotilla_core::reducers::kv::KvAction;
-use flotilla_core::{Entry, EntryPayload, MessageBody, Millis, RequestId};
+use flotilla_core::{Entry, EntryPayload, MessageBody, Millis, Persist, RequestId};
 use std::io::{self, Write};
 
 /// Where trace lines go.
@@ -67,6 +67,21 @@ pub fn describe_body(body: &MessageBody<KvAction>) -> String {
             format!("Propose {}", describe_action(*request, action))
         }
         other => format!("{other:?}"),
+    }
+}
+
+/// A durable write, e.g. `entries 12..=15` or `hard state term 3 vote Some(2) commit 11`.
+pub fn describe_persist(write: &Persist<KvAction>) -> String {
+    // `if let` rather than `match`, so a write the core adds shows by its `Debug` form.
+    if let Persist::HardState { term, voted_for, commit } = write {
+        format!("hard state term {term} vote {voted_for:?} commit {commit}")
+    } else if let Persist::Entries { entries } = write {
+        match (entries.first(), entries.last()) {
+            (Some(first), Some(last)) => format!("entries {}..={}", first.index, last.index),
+            _ => "no entries".into(),
+        }
+    } else {
+        format!("{write:?}")
     }
 }
 

@@ -231,8 +231,9 @@ impl Workload {
         }
     }
 
-    /// The node restarted: a fresh set of clients in its new tab. Returns their first wakes.
-    pub fn node_restarted(&mut self, node: NodeId, now: Millis) -> Vec<(ClientIndex, Millis)> {
+    /// The node started (joined, or restarted): a fresh set of clients in its new tab. Returns
+    /// their first wakes.
+    pub fn node_started(&mut self, node: NodeId, now: Millis) -> Vec<(ClientIndex, Millis)> {
         let mut wakes = Vec::new();
         for _ in 0..self.config.clients_per_node {
             let id = self.fresh_client_id();
@@ -416,7 +417,7 @@ mod tests {
         let results: Vec<OpResult> = w.history().iter().map(|op| op.result).collect();
         assert_eq!(results, [OpResult::Unknown, OpResult::Refused]);
         assert_eq!(w.wake(0, w.generation(0), 60), None);
-        assert_eq!(w.node_restarted(1, 60).len(), 1);
+        assert_eq!(w.node_started(1, 60).len(), 1);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Whole simulated runs: determinism, a fault-free baseline, and the history file.
 use flotilla_sim::history::{write_json_lines, OpResult};
-use flotilla_sim::{run, SimConfig, TraceMode};
+use flotilla_sim::{run, Scenario, SimConfig, TraceMode};
 
 fn config(seed: u64) -> SimConfig {
     SimConfig { duration: 3_000, trace: TraceMode::Hash, ..SimConfig::new(seed) }
@@ -21,7 +21,8 @@ fn a_seed_replays_identically() {
 #[test]
 fn a_run_without_faults_answers_every_operation() {
     for nodes in [3, 5, 7] {
-        let config = SimConfig { nodes: Some(nodes), faults: false, ..config(7) };
+        let scenario = Some(Scenario::Mixed);
+        let config = SimConfig { scenario, nodes: Some(nodes), faults: false, ..config(7) };
         let report = run(&config);
         assert!(report.violation.is_none(), "{:?}", report.violation);
         assert!(report.linearizable);

@@ -8,18 +8,24 @@
 //! A crash throws away the node, its queue and everything not yet written; a restart rebuilds
 //! the node from its durable image only.
 //!
+//! Nodes come and go: a new one starts empty and asks to join, a departing one closes its tab
+//! for good (see [`membership`]). Hosts are looked up by id and never forgotten, so a closed
+//! node's id is never reused.
+//!
 //! Every step ends with the invariant checks on the nodes it touched; the first violation stops
 //! the run.
-use crate::invariants::{Invariants, Violation};
+mod membership;
+
+use crate::invariants::{entry_at, Invariants, Violation};
 use crate::network::{Fate, LinkFaults, Loss, Network, Partition};
 use crate::rng::Rng;
 use crate::schedule::{Fault, Schedule, Target};
-use crate::trace::{describe_body, Trace};
+use crate::trace::{describe_body, describe_persist, Trace};
 use crate::workload::{ClientIndex, Step, Workload};
 use flotilla_core::reducers::kv::{Kv, KvAction};
 use flotilla_core::{
-    Config, DurableState, Event, LogIndex, Message, Millis, Node, NodeId, Output, Persist, Role,
-    Term,
+    Config, DurableState, Entry, Event, LogIndex, Message, Millis, Node, NodeId, Output, Persist,
+    Role, Term,
 };
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -38,6 +44,13 @@ pub struct Stats {
     pub crashes: u64,
     /// When the first leader after the heal appeared, in ms after the heal.
     pub leader_after_heal: Option<Millis>,
+    /// Nodes that started during the run (not counting restarts), and nodes that left for good.
+    pub joined: u64,
+    pub left: u64,
+    /// The most voters a leader's committed configuration had.
+    pub max_voters: usize,
+    /// Voters in the configuration the run ended with.
+    pub final_voters: usize,
 }
 
 /// Something that happens at a point in virtual time.
@@ -55,6 +68,8 @@ enum SimEvent {
     },
     /// Three election timeouts after the heal: a leader must exist by now.
     LeaderDeadline,
+    /// The runtimes' periodic membership work: the leader's policy, departures, joins.
+    PolicyTick,
 }
 
 struct Scheduled {
@@ -84,8 +99,21 @@ impl Ord for Scheduled {
 /// One node and the runtime around it.
 struct Host {
     id: NodeId,
-    /// `None` while crashed.
+    /// `None` while crashed or closed.
     node: Option<Node<Kv>>,
+    /// The voters the node was created with: the cluster's first ones, or none for a node that
+    /// bootstrapped or joined. A restart passes them on; configurations in the log override.
+    initial_voters: Vec<NodeId>,
+    /// The tab closed for good: the node never restarts.
+    closed: bool,
+    /// Announced its departure: closes once its removal has committed.
+    leaving: bool,
+    /// When the node last started (created or restarted): presence is announced a little later.
+    started: Millis,
+    /// The node's own configuration held it at its last change: losing that asks to rejoin.
+    was_member: bool,
+    /// The leader's commit index at its last commit-quorum check.
+    checked_commit: LogIndex,
     /// What survives a crash: only writes the runtime finished.
     durable: DurableState<KvAction>,
     /// Bumped by every crash, so disk completions of a dead incarnation are ignored.
@@ -105,9 +133,86 @@ struct Host {
     deferred_clients: Vec<(ClientIndex, u64)>,
 }
 
+impl Host {
+    fn new(id: NodeId, node: Node<Kv>, initial_voters: Vec<NodeId>, now: Millis) -> Self {
+        let was_member = node.membership().is_member(id);
+        Host {
+            id,
+            node: Some(node),
+            initial_voters,
+            closed: false,
+            leaving: false,
+            started: now,
+            was_member,
+            checked_commit: 0,
+            durable: DurableState::default(),
+            incarnation: 0,
+            paused: false,
+            outbox: VecDeque::new(),
+            entries_terms: VecDeque::new(),
+            disk_busy: false,
+            disk_extra: 0,
+            inbox: VecDeque::new(),
+            deferred_clients: Vec::new(),
+        }
+    }
+
+    /// Running: neither crashed nor closed (it may be paused).
+    fn is_up(&self) -> bool {
+        self.node.is_some()
+    }
+}
+
+/// How the cluster begins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// These voters, each created with the same fixed configuration.
+    Static(Vec<NodeId>),
+    /// This node bootstraps a one-node cluster; every other node joins later.
+    Bootstrap(NodeId),
+}
+
+impl Start {
+    /// The nodes that run from the start.
+    pub fn nodes(&self) -> Vec<NodeId> {
+        match self {
+            Start::Static(voters) => voters.clone(),
+            Start::Bootstrap(id) => vec![*id],
+        }
+    }
+
+    /// The configuration in force before any membership entry.
+    pub fn initial_voters(&self) -> Vec<NodeId> {
+        match self {
+            Start::Static(voters) => voters.clone(),
+            Start::Bootstrap(_) => Vec::new(),
+        }
+    }
+}
+
+/// How the cluster's runtime handles membership (what a real one learns from signaling).
+#[derive(Clone, Debug)]
+pub struct MembershipSetup {
+    /// The policy removes a member not heard from for this long.
+    pub dead_after: Millis,
+    /// A started node is announced (present, wants in) this long after it started.
+    pub announce_delay: Millis,
+    /// Departures wait while no more than this many nodes would stay.
+    pub min_nodes: usize,
+    /// Joins are skipped while this many nodes run or may come back.
+    pub max_nodes: usize,
+    /// Departures wait until the cluster had this many voters (or the faults healed).
+    pub leaves_wait_for_voters: usize,
+    /// No departure or removal starts from here on, so the end sees a settled configuration.
+    pub quiet_at: Millis,
+    /// Draws which node a membership fault hits and which member a joiner asks.
+    pub rng: Rng,
+}
+
 /// Everything a cluster needs to run; `run` derives it from a seed.
 pub struct Setup {
-    pub voters: Vec<NodeId>,
+    pub start: Start,
+    pub membership: MembershipSetup,
     /// Node configuration; `id` is set per node.
     pub node_config: Config,
     pub network: Network,
@@ -126,11 +231,12 @@ pub struct Cluster {
     steps_this_ms: u32,
     queue: BinaryHeap<Reverse<Scheduled>>,
     next_seq: u64,
-    /// Every node of the cluster, in id order.
+    /// Every node that ever ran, in id order (closed ones too).
     hosts: Vec<Host>,
-    /// The voting members every node is started with.
-    voters: Vec<NodeId>,
     node_config: Config,
+    membership: MembershipSetup,
+    /// Departures waiting for a moment when they can happen (`abrupt` each).
+    pending_leaves: VecDeque<bool>,
     network: Network,
     disk_rng: Rng,
     seed_rng: Rng,
@@ -149,7 +255,8 @@ pub struct Cluster {
 impl Cluster {
     pub fn new(setup: Setup) -> Self {
         let Setup {
-            voters,
+            start,
+            membership,
             node_config,
             network,
             schedule,
@@ -165,14 +272,15 @@ impl Cluster {
             queue: BinaryHeap::new(),
             next_seq: 0,
             hosts: Vec::new(),
-            voters: voters.clone(),
             node_config,
+            membership,
+            pending_leaves: VecDeque::new(),
             network,
             disk_rng,
             seed_rng,
             amnesia,
             workload,
-            invariants: Invariants::new(),
+            invariants: Invariants::new(&start.initial_voters()),
             trace,
             heal_at: schedule.heal_at,
             targets: HashMap::new(),
@@ -180,22 +288,19 @@ impl Cluster {
             violation: None,
             stats: Stats::default(),
         };
-        for &id in &voters {
-            let seed = cluster.seed_rng.next_u64();
-            let node = Node::new(cluster.config_for(id), &voters, seed, 0);
-            cluster.hosts.push(Host {
-                id,
-                node: Some(node),
-                durable: DurableState::default(),
-                incarnation: 0,
-                paused: false,
-                outbox: VecDeque::new(),
-                entries_terms: VecDeque::new(),
-                disk_busy: false,
-                disk_extra: 0,
-                inbox: VecDeque::new(),
-                deferred_clients: Vec::new(),
-            });
+        match &start {
+            Start::Static(voters) => {
+                for &id in voters {
+                    let seed = cluster.seed_rng.next_u64();
+                    let node = Node::new(cluster.config_for(id), voters, seed, 0);
+                    cluster.hosts.push(Host::new(id, node, voters.clone(), 0));
+                }
+            }
+            Start::Bootstrap(id) => {
+                let seed = cluster.seed_rng.next_u64();
+                let node = Node::bootstrap(cluster.config_for(*id), seed, 0);
+                cluster.hosts.push(Host::new(*id, node, Vec::new(), 0));
+            }
         }
         for (at, fault) in schedule.faults {
             cluster.schedule(at, SimEvent::Fault(fault));
@@ -204,9 +309,10 @@ impl Cluster {
             let generation = cluster.workload.generation(client);
             cluster.schedule(at, SimEvent::ClientWake { client, generation });
         }
-        for &id in &voters {
-            cluster.after_input(id, None);
+        for id in start.nodes() {
+            cluster.after_input(id, Some(1));
         }
+        cluster.schedule(0, SimEvent::PolicyTick);
         cluster
     }
 
@@ -246,15 +352,20 @@ impl Cluster {
     pub fn finish(mut self) -> (Option<(Millis, Violation)>, Workload, Stats, u64) {
         self.workload.finish_run(self.now);
         if self.violation.is_none() {
-            if let Err(violation) = self.check_converged() {
-                self.violation = Some((self.now, violation));
-            }
-        }
-        if self.violation.is_none() {
-            let durable: Vec<_> =
-                self.hosts.iter().map(|h| (h.id, h.durable.entries.as_slice())).collect();
-            if let Err(violation) = self.invariants.check_durable(&durable) {
-                self.violation = Some((self.now, violation));
+            match self.check_converged() {
+                Ok(voters) => {
+                    self.stats.final_voters = voters.len();
+                    let durable: Vec<_> = self
+                        .hosts
+                        .iter()
+                        .filter(|h| voters.contains(&h.id))
+                        .map(|h| (h.id, h.durable.entries.as_slice()))
+                        .collect();
+                    if let Err(violation) = self.invariants.check_durable(&durable) {
+                        self.violation = Some((self.now, violation));
+                    }
+                }
+                Err(violation) => self.violation = Some((self.now, violation)),
             }
         }
         if let Some((at, violation)) = &self.violation {
@@ -270,6 +381,11 @@ impl Cluster {
     fn host(&mut self, id: NodeId) -> &mut Host {
         let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
         &mut self.hosts[index]
+    }
+
+    /// The node `id`, if it runs.
+    fn node(&self, id: NodeId) -> Option<&Node<Kv>> {
+        self.hosts.iter().find(|h| h.id == id)?.node.as_ref()
     }
 
     fn schedule(&mut self, at: Millis, event: SimEvent) {
@@ -310,6 +426,7 @@ impl Cluster {
             SimEvent::PersistDone { node, incarnation } => self.persist_done(node, incarnation),
             SimEvent::Fault(fault) => self.apply_fault(fault),
             SimEvent::ClientWake { client, generation } => self.client_wake(client, generation),
+            SimEvent::PolicyTick => self.policy_tick(),
             SimEvent::LeaderDeadline => {
                 if !self.leader_seen {
                     let (heal_at, deadline) = (self.heal_at, self.now);
@@ -366,6 +483,7 @@ impl Cluster {
     /// `log_changed_from` forces a log check from that index (after a restart).
     fn after_input(&mut self, id: NodeId, log_changed_from: Option<LogIndex>) {
         self.drain(id, log_changed_from);
+        self.check_commit_quorum(id);
         self.pump(id);
     }
 
@@ -389,24 +507,32 @@ impl Cluster {
                     }
                     Ok(())
                 }
-                Output::Event(Event::Applied { index, request, action, output }) => {
-                    invariants.applied(id, *index, *request, action, output)
-                }
-                Output::Event(Event::ProposalOutcome { request, result: Ok((index, output)) }) => {
-                    invariants.acknowledged(*request, *index, output)
-                }
                 Output::Event(Event::RoleChanged { term, role, leader }) => {
                     trace.line(now, || {
                         format!("n{id} becomes {role:?} in term {term}, leader {leader:?}")
                     });
                     if *role == Role::Leader {
                         stats.leaders_elected += 1;
-                        invariants.leader_claimed(id, *term)
+                        // Only voters win elections: a learner or a removed node never does.
+                        let voters = node.membership().voters();
+                        invariants.leader_claimed(id, *term).and_then(|()| match voters {
+                            v if v.contains(&id) => Ok(()),
+                            v => Err(Violation::LeaderNotVoter {
+                                node: id,
+                                term: *term,
+                                voters: v.to_vec(),
+                            }),
+                        })
                     } else {
                         Ok(())
                     }
                 }
-                // Hard states, messages, failed outcomes: nothing to check until processed.
+                Output::Event(Event::MembershipChanged { index, membership }) => {
+                    trace.line(now, || format!("n{id} configuration {index}: {membership}"));
+                    Ok(())
+                }
+                // Writes, messages, applied entries and outcomes: checked once the runtime
+                // processes them, which is when anything outside the node can see them.
                 _ => Ok(()),
             };
             host.outbox.push_back(output);
@@ -417,7 +543,8 @@ impl Cluster {
         // The node's log and indexes are checked even after an event broke a rule: what its log
         // shows usually explains the event better.
         if violation.is_none() {
-            let checked = invariants.check_node(&node.status(), node.log(), changed_from);
+            let durable = durable_prefix(&host.durable.entries, node.log());
+            let checked = invariants.check_node(&node.status(), node.log(), changed_from, durable);
             if let Some(found) = checked.err().or(event_violation) {
                 *violation = Some((now, found));
             }
@@ -490,17 +617,7 @@ impl Cluster {
             unreachable!("persist_front is called with a Persist at the head")
         };
         if self.trace.enabled() {
-            let what = match &write {
-                Persist::HardState { term, voted_for, commit } => {
-                    format!("hard state term {term} vote {voted_for:?} commit {commit}")
-                }
-                Persist::Entries { entries } => match (entries.first(), entries.last()) {
-                    (Some(first), Some(last)) => {
-                        format!("entries {}..={}", first.index, last.index)
-                    }
-                    _ => "no entries".into(),
-                },
-            };
+            let what = describe_persist(&write);
             self.trace.line(now, || format!("n{id} persisted {what}"));
         }
         let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
@@ -540,14 +657,33 @@ impl Cluster {
         }
     }
 
-    /// The runtime hands a node event to the application: outcomes go to the clients.
+    /// The runtime hands a node event to the application: outcomes go to the clients, and a
+    /// node that finds itself outside the configuration asks to join again.
     fn runtime_event(&mut self, id: NodeId, event: Event<Kv>) {
-        if let Event::ProposalOutcome { request, result } = event {
-            let before = self.workload.history().len();
-            if let Some((client, at)) = self.workload.outcome(id, request, result, self.now) {
-                self.schedule_client(client, at);
+        let checked = match &event {
+            Event::Applied { index, request, action, output } => {
+                self.invariants.applied(id, *index, *request, action, output)
             }
-            self.trace_finished(before);
+            Event::ProposalOutcome { request, result: Ok((index, output)) } => {
+                self.invariants.acknowledged(*request, *index, output)
+            }
+            _ => Ok(()),
+        };
+        if let Err(violation) = checked {
+            self.violation.get_or_insert((self.now, violation));
+        }
+        match event {
+            Event::ProposalOutcome { request, result } => {
+                let before = self.workload.history().len();
+                if let Some((client, at)) = self.workload.outcome(id, request, result, self.now) {
+                    self.schedule_client(client, at);
+                }
+                self.trace_finished(before);
+            }
+            Event::MembershipChanged { membership, .. } => {
+                self.membership_seen(id, membership.is_member(id))
+            }
+            _ => {}
         }
     }
 
@@ -634,7 +770,14 @@ impl Cluster {
                     self.resume(id);
                 }
             }
-            Fault::SlowDisk(id, extra) => self.host(id).disk_extra = extra,
+            Fault::SlowDisk(id, extra) => {
+                if let Some(host) = self.hosts.iter_mut().find(|h| h.id == id) {
+                    host.disk_extra = extra;
+                }
+            }
+            Fault::Join => self.join(),
+            Fault::Leave { abrupt } => self.pending_leaves.push_back(abrupt),
+            Fault::Remove => self.remove_member(),
             Fault::HealAll => {
                 self.network.set_partition(None);
                 self.network.set_faults(LinkFaults::NONE);
@@ -651,10 +794,11 @@ impl Cluster {
     }
 
     /// The node a fault on `target` hits: for a leader target, whoever leads at the fault's
-    /// start, and the same node again at its end.
+    /// start, and the same node again at its end. A node that has not joined yet, or has left,
+    /// is not hit.
     fn hit(&mut self, target: Target) -> Option<NodeId> {
         let id = match target {
-            Target::Node(id) => Some(id),
+            Target::Node(id) => self.hosts.iter().any(|h| h.id == id && !h.closed).then_some(id),
             Target::Leader(tag) => match self.targets.get(&tag) {
                 Some(&id) => Some(id),
                 None => {
@@ -705,15 +849,25 @@ impl Cluster {
     }
 
     fn restart(&mut self, id: NodeId) {
-        if self.host(id).node.is_some() {
+        let host = self.host(id);
+        if host.node.is_some() || host.closed {
             return;
         }
         let (seed, config, now) = (self.seed_rng.next_u64(), self.config_for(id), self.now);
-        let durable = self.host(id).durable.clone();
-        self.host(id).node = Some(Node::restart(config, &self.voters, durable, seed, now));
+        let host = self.host(id);
+        let (durable, voters) = (host.durable.clone(), &host.initial_voters);
+        let node = Node::restart(config, voters, durable, seed, now);
+        let is_member = node.membership().is_member(id);
+        host.node = Some(node);
+        host.started = now;
+        host.was_member = is_member;
+        let asks = !is_member && !host.leaving;
         self.invariants.restarted(id);
         self.after_input(id, Some(1));
-        for (client, at) in self.workload.node_restarted(id, now) {
+        if asks {
+            self.ask_to_join(id);
+        }
+        for (client, at) in self.workload.node_started(id, now) {
             self.schedule_client(client, at);
         }
     }
@@ -753,40 +907,73 @@ impl Cluster {
         }
     }
 
-    /// Liveness at the end: every node up, same commit index, applied all of it, same state.
-    fn check_converged(&self) -> Result<(), Violation> {
-        let mut reference: Option<(NodeId, LogIndex, &<Kv as flotilla_core::Reducer>::State)> =
-            None;
+    /// Liveness at the end, in the configuration the leader ended with: a leader exists; every
+    /// open node is up and a member (unless it is on its way out); no closed node is still a
+    /// member; every member has the leader's commit index, applied all of it, and holds the
+    /// same state. Returns the final voters.
+    fn check_converged(&self) -> Result<Vec<NodeId>, Violation> {
+        let fail = |detail: String| Err(Violation::NotConverged { detail });
+        let Some(leader) = self.current_leader() else {
+            return fail("no leader at the end".into());
+        };
+        let reference = self.node(leader).expect("the leader runs");
+        let (membership, commit) = (reference.membership(), reference.status().commit);
         for host in &self.hosts {
+            let id = host.id;
+            if host.closed {
+                if membership.is_member(id) {
+                    return fail(format!("n{id} left but is still a member ({membership})"));
+                }
+                continue;
+            }
             let Some(node) = host.node.as_ref() else {
-                let detail = format!("n{} is still down", host.id);
-                return Err(Violation::NotConverged { detail });
+                return fail(format!("n{id} is still down"));
             };
+            if !membership.is_member(id) {
+                if host.leaving {
+                    continue;
+                }
+                return fail(format!("n{id} runs but is not a member ({membership})"));
+            }
             let status = node.status();
             if status.applied != status.commit {
-                let detail = format!(
-                    "n{} applied {} of commit index {}",
-                    host.id, status.applied, status.commit
-                );
-                return Err(Violation::NotConverged { detail });
+                return fail(format!(
+                    "n{id} applied {} of commit index {}",
+                    status.applied, status.commit
+                ));
             }
-            match reference {
-                None => reference = Some((host.id, status.commit, node.committed_state())),
-                Some((first, commit, state)) => {
-                    if status.commit != commit {
-                        let detail = format!(
-                            "n{first} commit {commit}, n{} commit {}",
-                            host.id, status.commit
-                        );
-                        return Err(Violation::NotConverged { detail });
-                    }
-                    if node.committed_state() != state {
-                        let detail = format!("n{first} and n{} states differ", host.id);
-                        return Err(Violation::NotConverged { detail });
-                    }
-                }
+            if status.commit != commit {
+                return fail(format!("n{leader} commit {commit}, n{id} commit {}", status.commit));
+            }
+            if node.committed_state() != reference.committed_state() {
+                return fail(format!("n{leader} and n{id} states differ"));
             }
         }
-        Ok(())
+        Ok(membership.voters().to_vec())
     }
+}
+
+/// The index up to which the node's log is on its disk: the end of the longest prefix the
+/// durable log and the log in memory agree on (by Log Matching, agreeing on an entry's term
+/// means agreeing on everything before it).
+fn durable_prefix(durable: &[Entry<KvAction>], log: &[Entry<KvAction>]) -> LogIndex {
+    let agree = |index: LogIndex| match (entry_at(durable, index), entry_at(log, index)) {
+        (Some(on_disk), Some(in_memory)) => on_disk.term == in_memory.term,
+        _ => false,
+    };
+    let (Some(first), Some(last)) = (durable.first(), durable.last()) else { return 0 };
+    let (mut low, mut high) = (first.index, last.index.min(log.last().map_or(0, |e| e.index)));
+    if high < low || !agree(low) {
+        return low.saturating_sub(1);
+    }
+    // Invariant: `agree(low)`; find the last index that agrees.
+    while low < high {
+        let middle = low + (high - low).div_ceil(2);
+        if agree(middle) {
+            low = middle;
+        } else {
+            high = middle - 1;
+        }
+    }
+    low
 }
