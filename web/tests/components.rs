@@ -546,6 +546,15 @@ async fn dashboard_renders_the_demo_and_answers_shortcuts() {
     yew::scheduler::flush().await;
     assert_eq!(*seen.borrow(), [Command::SetPaused(true)]);
 
+    // Space on a focused button still pauses, and takes the focus off the button (whose
+    // activation on the key's release would otherwise press it too).
+    let pause = one(&root, "#pause");
+    pause.dyn_ref::<HtmlElement>().unwrap().focus().unwrap();
+    assert!(!press(&pause, " "));
+    yew::scheduler::flush().await;
+    assert_eq!(seen.borrow().len(), 2, "paused again (the view still says running)");
+    assert_ne!(document.active_element().map(|e| e.id()), Some("pause".to_owned()));
+
     press(&document, "?");
     yew::scheduler::flush().await;
     assert!(root.query_selector(".help").unwrap().is_some(), "? opens the help");

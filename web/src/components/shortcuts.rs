@@ -1,7 +1,10 @@
 //! Keyboard shortcuts, in RaftScope's spirit: space pauses this node, `a` jumps to the append
 //! box, `?` toggles the help overlay and Escape closes it. Keys typed into a text box, a select
-//! or a content-editable element are theirs, never ours (Escape there leaves the box); space on
-//! a focused button presses that button, as the reader expects.
+//! or a content-editable element are theirs, never ours (Escape there leaves the box).
+//!
+//! Space pauses even while a button has the focus: after clicking "Append ×20" with the mouse,
+//! the reader who presses space means "pause", not "twenty more". The button loses the focus
+//! first, so the key's release does not press it as well.
 use gloo::events::{EventListener, EventListenerOptions};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, KeyboardEvent};
@@ -75,13 +78,14 @@ pub fn use_shortcuts(paused: bool, help: UseStateHandle<bool>, on_command: Callb
                     }
                     return;
                 }
-                let on_button =
-                    event.target().and_then(|t| t.dyn_into::<Element>().ok()).is_some_and(|e| {
-                        matches!(e.tag_name().to_ascii_uppercase().as_str(), "BUTTON" | "A")
-                    });
                 match shortcut {
-                    Shortcut::TogglePause if on_button => return,
-                    Shortcut::TogglePause => on_command.emit(Command::SetPaused(!paused)),
+                    Shortcut::TogglePause => {
+                        let focused = event.target().and_then(|t| t.dyn_into::<HtmlElement>().ok());
+                        if let Some(focused) = focused {
+                            let _ = focused.blur();
+                        }
+                        on_command.emit(Command::SetPaused(!paused));
+                    }
                     Shortcut::FocusAppend => focus_append(),
                     Shortcut::ToggleHelp => help.set(!help_open),
                     Shortcut::CloseHelp if help_open => help.set(false),
