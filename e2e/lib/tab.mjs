@@ -1,0 +1,229 @@
+// One browser tab running the app: open, read the node through `window.flotilla`, drive it, and
+// do to it what a person or the OS does to a tab (reload, close, freeze, cover it with another).
+//
+// Every tab gets a window of its own, so that all of them stay visible as side-by-side windows
+// would: tabs sharing a window would be hidden (and throttled) behind the active one. Scenario 7
+// hides one on purpose by opening a tab over it in its window.
+import { installE2e } from './in-page.mjs';
+import { waitFor } from './wait.mjs';
+
+/// Lines of console output kept per tab for failure reports.
+const CONSOLE_LINES = 200;
+
+/// Everything the hook tells, read in one round trip. `null` until the node has started.
+const READ_STATE = `(() => {
+  const f = window.flotilla;
+  if (!f || !f.ready) return null;
+  return {
+    nodeId: f.nodeId, name: f.name, room: f.room, role: f.role, leader: f.leader, term: f.term,
+    commit: f.commit, applied: f.applied, lastIndex: f.lastIndex, committedCount: f.committedCount,
+    voters: f.voters, learners: f.learners, isMember: f.isMember, paused: f.paused,
+    isolated: f.isolated, lastElection: f.lastElection, visibility: document.visibilityState,
+    timeOrigin: performance.timeOrigin,
+  };
+})()`;
+
+export class Tab {
+  /// A blank tab in a new window of browser context `contextId`, its console recorded. Then
+  /// `navigate` loads the app.
+  static async create(browser, { contextId, label }) {
+    const { targetId } = await browser.send('Target.createTarget', {
+      url: 'about:blank',
+      browserContextId: contextId,
+      newWindow: true,
+    });
+    const tab = new Tab(browser, targetId, contextId, label);
+    await tab.attach();
+    return tab;
+  }
+
+  constructor(browser, targetId, contextId, label) {
+    this.browser = browser;
+    this.targetId = targetId;
+    this.contextId = contextId;
+    this.label = label;
+    this.sessionId = undefined;
+    this.console = [];
+    this.closed = false;
+    /// The tab opened over this one while it is hidden (scenario 7).
+    this.cover = undefined;
+    /// When the last navigation or reload started (epoch ms).
+    this.loadStartedAt = undefined;
+  }
+
+  async attach() {
+    const { sessionId } = await this.browser.send('Target.attachToTarget', {
+      targetId: this.targetId,
+      flatten: true,
+    });
+    this.sessionId = sessionId;
+    const on = (method, listener) => this.browser.on(sessionId, method, listener);
+    on('Runtime.consoleAPICalled', ({ type, args }) =>
+      this.log(type, args.map((arg) => arg.value ?? arg.description ?? arg.type).join(' ')),
+    );
+    on('Runtime.exceptionThrown', ({ exceptionDetails: d }) =>
+      this.log('exception', d.exception?.description ?? d.text),
+    );
+    on('Log.entryAdded', ({ entry }) => this.log(`log.${entry.level}`, `${entry.text} ${entry.url ?? ''}`.trim()));
+    on('Inspector.targetCrashed', () => this.log('crash', 'the renderer crashed'));
+    await Promise.all([
+      this.send('Runtime.enable'),
+      this.send('Page.enable'),
+      this.send('Log.enable'),
+    ]);
+  }
+
+  log(kind, text) {
+    const at = new Date().toISOString().slice(11, 23);
+    this.console.push(`${at} ${kind}: ${text}`);
+    this.console.splice(0, Math.max(0, this.console.length - CONSOLE_LINES));
+  }
+
+  /// Console errors and uncaught exceptions seen so far (the UI must have none).
+  errors() {
+    return this.console.filter((line) => / (error|exception|crash|log\.error): /.test(line));
+  }
+
+  send(method, params = {}) {
+    return this.browser.send(method, params, this.sessionId);
+  }
+
+  /// Loads `url` and waits for the node to start.
+  async navigate(url, readyTimeoutMs = 10_000) {
+    this.loadStartedAt = Date.now();
+    await this.send('Page.navigate', { url });
+    await this.whenReady(readyTimeoutMs);
+  }
+
+  /// Reloads the page (sessionStorage survives: the same node restarts) and waits for the node.
+  async reload(readyTimeoutMs = 10_000) {
+    this.loadStartedAt = Date.now();
+    await this.send('Page.reload');
+    // The old document's hook may still answer for a moment: wait for the new one.
+    await waitFor(`${this.label} to unload`, async () => (await this.evaluate('window.__e2e === undefined')), {
+      timeoutMs: readyTimeoutMs,
+    });
+    await this.whenReady(readyTimeoutMs);
+  }
+
+  async whenReady(timeoutMs) {
+    await waitFor(`${this.label}'s node to start`, () => this.state(), { timeoutMs, everyMs: 25 });
+    await this.evaluate(`(${installE2e})()`);
+  }
+
+  /// Runs `expression` in the page; returns its value (awaiting a promise). A thrown error or a
+  /// rejected promise throws here with the page's message.
+  async evaluate(expression) {
+    const { result, exceptionDetails } = await this.send('Runtime.evaluate', {
+      expression,
+      awaitPromise: true,
+      returnByValue: true,
+    });
+    if (exceptionDetails) {
+      const reason = exceptionDetails.exception?.value ?? exceptionDetails.exception?.description ?? exceptionDetails.text;
+      throw new Error(`${this.label}: ${reason}`);
+    }
+    return result.value;
+  }
+
+  /// Calls `window.__e2e[name](...args)` (see in-page.mjs).
+  e2e(name, ...args) {
+    return this.evaluate(`window.__e2e.${name}(...${JSON.stringify(args)})`);
+  }
+
+  /// Calls `window.flotilla[name](...args)` (the app's hook).
+  hook(name, ...args) {
+    return this.evaluate(`window.flotilla.${name}(...${JSON.stringify(args)})`);
+  }
+
+  /// The node as the hook reports it, or `null` before it started.
+  state() {
+    return this.evaluate(READ_STATE);
+  }
+
+  /// Appends one post; resolves with its committed index.
+  append(text) {
+    return this.hook('append', text);
+  }
+
+  /// Every committed post of this tab's shared log.
+  posts() {
+    return this.hook('posts');
+  }
+
+  /// Clicks a control of the UI by its element id (e.g. `isolate`, `pause`).
+  async click(id) {
+    const found = await this.evaluate(`(() => {
+      const button = document.getElementById(${JSON.stringify(id)});
+      if (!button) return false;
+      button.click();
+      return true;
+    })()`);
+    if (!found) throw new Error(`${this.label}: no #${id} control in the UI`);
+  }
+
+  /// The DevTools "frozen" lifecycle state: no tasks, no timers (in the page and its workers);
+  /// incoming data-channel messages wait, as in a frozen process.
+  freeze() {
+    return this.send('Page.setWebLifecycleState', { state: 'frozen' });
+  }
+
+  unfreeze() {
+    return this.send('Page.setWebLifecycleState', { state: 'active' });
+  }
+
+  /// Hides this tab the way a person does: another tab opened over it in its window. Checks that
+  /// the page really reports `hidden`.
+  async hide() {
+    await this.browser.send('Target.activateTarget', { targetId: this.targetId });
+    const { targetId } = await this.browser.send('Target.createTarget', {
+      url: 'about:blank',
+      browserContextId: this.contextId,
+      newWindow: false,
+    });
+    this.cover = targetId;
+    const window = async (id) => (await this.browser.send('Browser.getWindowForTarget', { targetId: id })).windowId;
+    if ((await window(targetId)) !== (await window(this.targetId))) {
+      throw new Error(`${this.label}: the covering tab opened in another window`);
+    }
+    await waitFor(`${this.label} to be hidden`, async () => (await this.evaluate('document.visibilityState')) === 'hidden', {
+      timeoutMs: 2_000,
+    });
+  }
+
+  /// Closes the covering tab: this one is shown again.
+  async show() {
+    if (!this.cover) return;
+    await this.browser.send('Target.closeTarget', { targetId: this.cover });
+    this.cover = undefined;
+    await this.browser.send('Target.activateTarget', { targetId: this.targetId });
+    await waitFor(`${this.label} to be visible`, async () => (await this.evaluate('document.visibilityState')) === 'visible', {
+      timeoutMs: 2_000,
+    });
+  }
+
+  /// A PNG of the page as it is drawn.
+  async screenshot() {
+    const { data } = await this.send('Page.captureScreenshot', { format: 'png' });
+    return Buffer.from(data, 'base64');
+  }
+
+  /// Closes the tab as a person would (its `pagehide` runs), and stops listening to it.
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.cover) await this.browser.send('Target.closeTarget', { targetId: this.cover }).catch(() => {});
+    await this.browser.send('Target.closeTarget', { targetId: this.targetId }).catch(() => {});
+    this.browser.forget(this.sessionId);
+  }
+
+  /// What a failure report shows of this tab: the node's state and the console's last lines.
+  async report() {
+    if (this.closed) return `--- ${this.label} (closed)\n${this.console.slice(-20).join('\n')}`;
+    const state = await Promise.race([
+      this.state().catch((error) => `unreadable: ${error.message}`),
+      new Promise((resolve) => setTimeout(() => resolve('unreadable: no answer in 2 s (frozen?)'), 2_000)),
+    ]);
+    return `--- ${this.label} state: ${JSON.stringify(state)}\n${this.console.slice(-40).join('\n')}`;
+  }
+}
