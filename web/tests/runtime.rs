@@ -52,6 +52,7 @@ impl Hub {
                 hub.deliver(me, NetEvent::Up { link: id, meta: theirs });
             }
             hub.members.borrow_mut().insert(me, (meta.clone(), Rc::new(RefCell::new(on_event))));
+            hub.deliver(me, NetEvent::Joined);
             Ok(Box::new(HubLink { hub: hub.clone(), me }) as Box<dyn Network>)
         })
     }

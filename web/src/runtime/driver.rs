@@ -26,7 +26,7 @@ use flotilla_core::membership::policy;
 use flotilla_core::reducers::shared_log::{Post, SharedLog};
 use flotilla_core::{
     Change, DurableState, Event, LogIndex, Membership, MessageBody, Node, NodeId, Output, Persist,
-    RequestId, Role,
+    RequestId, Role, Term,
 };
 use gloo::console;
 
@@ -34,8 +34,8 @@ use super::names::{colour_for, name_for};
 use super::net::{LinkId, NetEvent, Network};
 use super::observe::Observer;
 use super::settings::{
-    Timings, DEAD_AFTER_MS, DISCOVERY_MS, GOSSIP_EVERY_MS, MEMBERSHIP_EVERY_MS,
-    PAUSED_INBOX_FRAMES, SHARED_LOG_ROWS,
+    Timings, DEAD_AFTER_MS, GOSSIP_EVERY_MS, MEMBERSHIP_EVERY_MS, PAUSED_INBOX_FRAMES,
+    SHARED_LOG_ROWS,
 };
 use super::stats::{self, Stats};
 use super::storage::DurableStore;
@@ -92,6 +92,11 @@ pub struct Driver {
     join_via: Option<NodeId>,
     /// The configuration last reported by the node, to tell what changed.
     membership_seen: Membership,
+    /// Something happened that may call for a membership change; `membership` is running.
+    membership_news: bool,
+    in_membership: bool,
+    /// The signal server's room list has arrived: who else is in the room is known.
+    room_joined: bool,
     /// Nodes whose tab closed (goodbye, or channel closed), until they are removed or return.
     departed: BTreeSet<NodeId>,
     store: DurableStore,
@@ -110,6 +115,10 @@ pub struct Driver {
     next_seq: u64,
     pub mine: BTreeMap<u64, Mine>,
     pub voted_for: Option<NodeId>,
+    /// The term and vote last written, and a newer hard state that differs from it only in
+    /// its commit index, not written yet.
+    stored_vote: (Term, Option<NodeId>),
+    lazy_hard_state: Option<Persist<Post>>,
     pub paused: bool,
     held: VecDeque<Input>,
     pub isolated: bool,
@@ -121,7 +130,6 @@ pub struct Driver {
     pub post_index: BTreeMap<usize, LogIndex>,
     /// While a restarted node re-applies its committed log: not new commits.
     replaying: bool,
-    pub started_at: f64,
     next_gossip: f64,
     next_membership: f64,
     /// Outgoing messages of the current batch, held until the store is flushed.
@@ -143,6 +151,7 @@ impl Driver {
         let timings = Timings::default();
         let at = now();
         let voted_for = durable.voted_for;
+        let stored_vote = (durable.term, durable.voted_for);
         // No voters assumed: the configuration is whatever the log holds. A node with none
         // bootstraps a cluster or joins one (`membership`).
         let node = Node::restart(timings.config(id.node), &[], durable, seed(), at as u64);
@@ -151,6 +160,9 @@ impl Driver {
         let mut driver = Driver {
             join_via: None,
             membership_seen: Membership::default(),
+            membership_news: false,
+            in_membership: false,
+            room_joined: false,
             departed: BTreeSet::new(),
             id,
             timings,
@@ -167,6 +179,8 @@ impl Driver {
             next_seq: 1,
             mine: BTreeMap::new(),
             voted_for,
+            stored_vote,
+            lazy_hard_state: None,
             paused: false,
             held: VecDeque::new(),
             isolated: false,
@@ -175,9 +189,8 @@ impl Driver {
             stats: Stats::default(),
             post_index: BTreeMap::new(),
             replaying: true,
-            started_at: at,
             next_gossip: at,
-            next_membership: at + DISCOVERY_MS as f64,
+            next_membership: at,
             outbox: Vec::new(),
             dirty: true,
         };
@@ -223,6 +236,10 @@ impl Driver {
             Input::Net(NetEvent::Up { link, meta }) => self.link_up(link, meta),
             Input::Net(NetEvent::Down { link, departed }) => self.link_down(link, departed),
             Input::Net(NetEvent::Frame { link, bytes }) => self.frame(link, bytes),
+            Input::Net(NetEvent::Joined) => {
+                self.room_joined = true;
+                self.join_or_bootstrap(now());
+            }
             Input::Tick => self.tick(),
             Input::Command(command) => self.command(command),
             Input::Propose(posts) => {
@@ -333,8 +350,17 @@ impl Driver {
         while let Some(output) = self.node.poll_output() {
             match output {
                 Output::Persist(write) => {
-                    if let Persist::HardState { voted_for, .. } = &write {
+                    if let Persist::HardState { term, voted_for, .. } = &write {
                         self.voted_for = *voted_for;
+                        if (*term, *voted_for) == self.stored_vote {
+                            // Only the commit index moved, which may be written lazily (a
+                            // restart merely learns it again): one storage write less per
+                            // commit, on the hot path of every append.
+                            self.lazy_hard_state = Some(write);
+                            continue;
+                        }
+                        self.stored_vote = (*term, *voted_for);
+                        self.lazy_hard_state = None;
                     }
                     if let Err(error) = self.store.persist(&write) {
                         return self.fail(format!("cannot record a durable write: {error}"));
@@ -349,10 +375,13 @@ impl Driver {
                 return self.fail(format!("sessionStorage write failed: {error}"));
             }
         }
+        // One frame per peer (see `wire`): a stable sort keeps each peer's messages in order.
         let mut outbox = std::mem::take(&mut self.outbox);
-        for message in outbox.drain(..) {
-            self.transmit(at, &message);
+        outbox.sort_by_key(|message| message.to);
+        for messages in outbox.chunk_by(|a, b| a.to == b.to) {
+            self.transmit(at, messages);
         }
+        outbox.clear();
         self.outbox = outbox;
         self.after_step(at);
     }
@@ -373,11 +402,40 @@ impl Driver {
         if self.paused {
             return;
         }
+        if !self.in_membership && self.membership_wanted(status.role) {
+            self.in_membership = true;
+            self.membership(at);
+            self.in_membership = false;
+        }
         let mut wake = self.next_gossip.min(self.next_membership);
         if let Some(deadline) = deadline {
             wake = wake.min(deadline as f64);
         }
         self.ticker.wake_at(wake);
+    }
+
+    /// Whether the leader should look at membership now rather than at the next periodic
+    /// check: while a change is under way (each step follows the commit of the one before,
+    /// and a learner is promoted as soon as it has caught up), a tab waits to be admitted, or
+    /// a closed tab waits to be removed. Dead tabs are found by the periodic check.
+    fn membership_wanted(&mut self, role: Role) -> bool {
+        if role != Role::Leader {
+            return false;
+        }
+        let membership = self.node.membership();
+        std::mem::take(&mut self.membership_news)
+            || !membership.learners().is_empty()
+            || !self.departed.is_empty()
+            || self.by_node.keys().any(|node| !membership.is_member(*node))
+    }
+
+    /// Writes the commit index held back by `drain`, if any.
+    fn write_lazy_hard_state(&mut self) {
+        let Some(write) = self.lazy_hard_state.take() else { return };
+        let written = self.store.persist(&write).and_then(|()| self.store.flush());
+        if let Err(error) = written {
+            self.fail(format!("sessionStorage write failed: {error}"));
+        }
     }
 
     fn fail(&mut self, error: String) {
@@ -443,6 +501,7 @@ impl Driver {
 
     /// Puts what changed between two configurations on the timeline.
     fn membership_changed(&mut self, at: f64, next: Membership) {
+        self.membership_news = true;
         let previous = std::mem::replace(&mut self.membership_seen, next.clone());
         for node in next.members() {
             let text = match (previous.is_member(node), next.is_voter(node)) {
@@ -460,16 +519,23 @@ impl Driver {
         }
     }
 
-    fn transmit(&mut self, at: f64, message: &RaftMessage) {
-        let (kind, reply) = stats::kind(&message.body);
-        self.stats.message(at, kind, true);
-        self.obs.flight(at, message.from, message.to, kind, reply);
+    /// Sends messages to one peer, in one frame.
+    fn transmit(&mut self, at: f64, messages: &[RaftMessage]) {
+        for message in messages {
+            let (kind, reply) = stats::kind(&message.body);
+            self.stats.message(at, kind, true);
+            self.obs.flight(at, message.from, message.to, kind, reply);
+        }
         if self.isolated {
             self.stats.dropped_frames += 1;
             return;
         }
-        match self.by_node.get(&message.to) {
-            Some(&link) => self.send_frame(link, &wire::raft(message)),
+        let frame = match messages {
+            [message] => wire::raft(message),
+            messages => wire::batch(messages),
+        };
+        match self.by_node.get(&messages[0].to) {
+            Some(&link) => self.send_frame(link, &frame),
             None => self.stats.dropped_frames += 1,
         }
     }
@@ -500,14 +566,14 @@ impl Driver {
         self.heard.insert(from, at);
         match wire::decode(&whole) {
             Ok(Frame::Raft(message)) => {
-                if message.from != from || message.to != self.id.node {
-                    let text = format!(
-                        "Raft message {}→{} on the link of {from}",
-                        message.from, message.to
-                    );
-                    return self.bad_frame(from, &text);
+                self.raft(at, from, message);
+                self.drain();
+            }
+            Ok(Frame::Batch(messages)) => {
+                for message in messages {
+                    self.raft(at, from, message);
                 }
-                self.raft(at, message);
+                self.drain();
             }
             Ok(Frame::Gossip(message)) => {
                 self.stats.message(at, MessageKind::Gossip, false);
@@ -517,6 +583,10 @@ impl Driver {
                 }
                 while self.gossip.poll_compacted().is_some() {}
                 self.dirty = true;
+                if !self.node.membership().is_member(self.id.node) {
+                    // Gossip is how a tab learns who is a member: join (or bootstrap) at once.
+                    self.join_or_bootstrap(at);
+                }
             }
             Ok(Frame::Bye) => {
                 self.departed(at, from);
@@ -527,7 +597,13 @@ impl Driver {
         }
     }
 
-    fn raft(&mut self, at: f64, message: RaftMessage) {
+    /// Hands one message to the node (the caller drains).
+    fn raft(&mut self, at: f64, from: NodeId, message: RaftMessage) {
+        if message.from != from || message.to != self.id.node {
+            let text =
+                format!("Raft message {}→{} on the link of {from}", message.from, message.to);
+            return self.bad_frame(from, &text);
+        }
         let (kind, reply) = stats::kind(&message.body);
         self.stats.message(at, kind, false);
         self.obs.flight(at, message.from, message.to, kind, reply);
@@ -545,7 +621,6 @@ impl Driver {
             _ => {}
         }
         self.node.handle_message(at as u64, message);
-        self.drain();
     }
 
     fn bad_frame(&mut self, from: NodeId, error: &str) {
@@ -611,6 +686,7 @@ impl Driver {
     }
 
     fn page_hide(&mut self) {
+        self.write_lazy_hard_state();
         self.gossip.depart();
         let bye = wire::bye();
         let links: Vec<LinkId> = self.links.keys().copied().collect();
@@ -622,6 +698,7 @@ impl Driver {
     /// Every gossip round: publish telemetry, age the table, and open an exchange with every
     /// reachable peer (a handful of tabs: all of them is cheap and converges in one round).
     fn gossip_round(&mut self, ms: u64) {
+        self.write_lazy_hard_state();
         self.publish_telemetry();
         self.gossip.tick(ms);
         while self.gossip.poll_compacted().is_some() {}
@@ -728,10 +805,18 @@ impl Driver {
             self.node.request_join(at as u64, via);
             return self.drain();
         }
+        // Bootstrap only when no other tab of the room can be a member or bootstrap first: it
+        // is alone in the room, or every other tab said (through gossip) that it is in no
+        // cluster and this tab has the lowest id. A tab not heard from yet blocks it: it may
+        // be a member whose link is still coming up.
         let status = self.node.status();
         let pristine = status.last_index == 0 && status.term == 0;
-        let lowest = self.net.room_nodes().into_iter().all(|node| node > me);
-        if pristine && lowest && at - self.started_at >= DISCOVERY_MS as f64 {
+        let room = self.net.room_nodes();
+        let lowest = room.iter().all(|&node| node > me);
+        let outsiders = room.iter().all(|&node| {
+            self.gossip.get(node, &Key::Custom(MEMBER_KEY.to_owned())) == Some(&Value::Bool(false))
+        });
+        if pristine && self.room_joined && lowest && outsiders {
             let config = self.timings.config(me);
             self.node = Node::bootstrap(config, seed(), at as u64);
             let text = format!("{} bootstrapped a new cluster", self.id.name);
@@ -744,6 +829,7 @@ impl Driver {
     /// Rebuilds the node from durable state (new timings): what a process restart does.
     fn restart_node(&mut self) {
         let at = now();
+        self.write_lazy_hard_state();
         let durable = match self.store.durable_state() {
             Ok(durable) => durable,
             Err(error) => return self.fail(format!("durable state unreadable: {error}")),
@@ -804,6 +890,16 @@ impl Driver {
     /// Nodes with a link, whatever their membership.
     pub fn linked_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
         self.by_node.keys().copied()
+    }
+}
+
+impl Drop for Driver {
+    /// A runtime that stops (its handle dropped) writes what it held back, like a process
+    /// that exits cleanly.
+    fn drop(&mut self) {
+        if self.failed.is_none() {
+            self.write_lazy_hard_state();
+        }
     }
 }
 

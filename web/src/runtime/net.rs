@@ -10,7 +10,9 @@ use std::rc::Rc;
 
 use flotilla_core::NodeId;
 
-use crate::transport::{CloseReason, DownReason, Mesh, MeshError, MeshEvent, PeerKey, SendError};
+use crate::transport::{
+    CloseReason, DownReason, Mesh, MeshError, MeshEvent, PeerKey, SendError, SignalingState,
+};
 
 use super::TabMeta;
 
@@ -26,6 +28,9 @@ pub enum NetEvent {
     Down { link: LinkId, departed: bool },
     /// One frame from a link that is up.
     Frame { link: LinkId, bytes: Vec<u8> },
+    /// This tab is in the room: [`Network::room_nodes`] lists who else is (again after a
+    /// reconnection to the signal server).
+    Joined,
 }
 
 /// Sends frames on links; events arrive on the callback given when the network was made.
@@ -101,6 +106,7 @@ impl MeshNet {
                 MeshEvent::Message { from, bytes } => {
                     NetEvent::Frame { link: table.borrow_mut().link(from), bytes }
                 }
+                MeshEvent::Signaling(SignalingState::Joined { .. }) => NetEvent::Joined,
                 MeshEvent::Signaling(_) => return,
             };
             on_event(event);

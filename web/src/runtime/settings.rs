@@ -54,11 +54,6 @@ impl Timings {
 /// configuration; `Command::SetDeadAfter` changes it. 10 s outlasts a freeze demo and a reload.
 pub const DEAD_AFTER_MS: u64 = 10_000;
 
-/// A tab that hears of no cluster member within this long after joining the room bootstraps a
-/// cluster of its own. Other tabs' data channels open within ~100 ms on one machine, and a
-/// member answers gossip at once, so 600 ms is ample and still feels instant.
-pub const DISCOVERY_MS: u64 = 600;
-
 /// How often gossip opens an exchange with every reachable peer. Telemetry (role, term,
 /// indexes) is at most this stale in the cluster-wide table.
 pub const GOSSIP_EVERY_MS: u64 = 200;

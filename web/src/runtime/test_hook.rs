@@ -18,6 +18,7 @@
 //! | `posts(from?, count?)`          | committed posts `[{author, text, at}]` (default: all)  |
 //! | `stats()`                       | `{commitsPerS, latencyP50Ms, latencyP99Ms, totalCommits, messagesIn, messagesOut, droppedFrames, badFrames}` |
 //! | `clearStats()`                  | forgets the latency samples                          |
+//! | `timeline()`                    | the timeline `[{at, kind, text}]` (as the UI shows it) |
 //! | `pause()`, `resume()`, `isolate()`, `heal()` | as the UI's controls                     |
 //! | `command(json)`                 | any UI command, e.g. `{"SetDeadAfter": 5000}`        |
 use std::cell::RefCell;
@@ -308,6 +309,19 @@ impl FlotillaHook {
             "droppedFrames": stats.dropped_frames,
             "badFrames": stats.bad_frames,
         }))
+    }
+
+    pub fn timeline(&self) -> JsValue {
+        self.read(|d| {
+            let events: Vec<Value> = d
+                .obs
+                .timeline
+                .iter()
+                .map(|e| json!({"at": e.at, "kind": format!("{:?}", e.kind), "text": e.text}))
+                .collect();
+            to_js(&Value::Array(events))
+        })
+        .unwrap_or(JsValue::NULL)
     }
 
     #[wasm_bindgen(js_name = clearStats)]

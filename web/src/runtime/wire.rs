@@ -10,6 +10,12 @@
 //! | 1          | a gossip message, postcard                                         |
 //! | 2          | goodbye: this tab is closing (sent on `pagehide`)                  |
 //! | 3, 4       | a part of a larger frame (3: more follow, 4: the last part)        |
+//! | 5          | a batch: Raft messages for one peer, each a length and its bytes    |
+//!
+//! A data channel send costs far more than the bytes it carries, so the Raft messages of one
+//! batch of node outputs that go to the same peer travel in one batch frame, and the receiver
+//! hands them all to its node before draining once: a follower's burst of forwarded proposals
+//! becomes one append batch at the leader instead of thousands.
 //!
 //! A data channel refuses messages above 256 KiB, and a big message delays everything behind it
 //! on an ordered channel, so frames above [`PART_BYTES`] travel in parts and are reassembled
@@ -27,6 +33,7 @@ const GOSSIP: u8 = 1;
 const BYE: u8 = 2;
 const PART: u8 = 3;
 const LAST_PART: u8 = 4;
+const BATCH: u8 = 5;
 
 /// Frames above this size are sent in parts (tag byte included).
 pub const PART_BYTES: usize = 64 * 1024;
@@ -40,6 +47,8 @@ pub type RaftMessage = Message<Post>;
 #[derive(Debug)]
 pub enum Frame {
     Raft(RaftMessage),
+    /// Several Raft messages for this node, in order.
+    Batch(Vec<RaftMessage>),
     Gossip(gossip::Message),
     Bye,
 }
@@ -56,6 +65,8 @@ pub enum WireError {
     TooLarge,
     /// A part inside a part.
     NestedPart,
+    /// A batch whose lengths do not add up.
+    BadBatch,
 }
 
 impl fmt::Display for WireError {
@@ -68,12 +79,56 @@ impl fmt::Display for WireError {
             Self::Trailing => write!(f, "bytes after a goodbye"),
             Self::TooLarge => write!(f, "reassembled frame above {MAX_FRAME_BYTES} bytes"),
             Self::NestedPart => write!(f, "a part of a frame holds another part"),
+            Self::BadBatch => write!(f, "a batch frame whose lengths do not add up"),
         }
     }
 }
 
 pub fn raft(message: &RaftMessage) -> Vec<u8> {
     codec::encode(message)
+}
+
+/// One frame for several messages to the same peer (see the module doc).
+pub fn batch(messages: &[RaftMessage]) -> Vec<u8> {
+    let mut frame = vec![BATCH];
+    for message in messages {
+        let bytes = codec::encode(message);
+        write_varint(&mut frame, bytes.len());
+        frame.extend_from_slice(&bytes);
+    }
+    frame
+}
+
+fn write_varint(out: &mut Vec<u8>, mut value: usize) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// A LEB128 length and how many bytes it took; `None` if truncated or too long.
+fn read_varint(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut value = 0usize;
+    for (i, &byte) in bytes.iter().enumerate().take(4) {
+        value |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+fn decode_batch(mut rest: &[u8]) -> Result<Frame, WireError> {
+    let mut messages = Vec::new();
+    while !rest.is_empty() {
+        let (len, header) = read_varint(rest).ok_or(WireError::BadBatch)?;
+        let end = header.checked_add(len).filter(|&end| end <= rest.len());
+        let end = end.ok_or(WireError::BadBatch)?;
+        messages.push(codec::decode(&rest[header..end]).map_err(WireError::Raft)?);
+        rest = &rest[end..];
+    }
+    Ok(Frame::Batch(messages))
 }
 
 pub fn gossip(message: &gossip::Message) -> Vec<u8> {
@@ -142,6 +197,7 @@ pub fn decode(frame: &[u8]) -> Result<Frame, WireError> {
         Some(&GOSSIP) => {
             postcard::from_bytes(&frame[1..]).map(Frame::Gossip).map_err(WireError::Gossip)
         }
+        Some(&BATCH) => decode_batch(&frame[1..]),
         Some(&BYE) if frame.len() == 1 => Ok(Frame::Bye),
         Some(&BYE) => Err(WireError::Trailing),
         Some(&PART | &LAST_PART) => Err(WireError::NestedPart),
@@ -178,7 +234,14 @@ mod tests {
         let digest = gossip::Message::Digest(gossip::Digest::default());
         assert!(matches!(decode(&gossip(&digest)), Ok(Frame::Gossip(m)) if m == digest));
         assert!(matches!(decode(&bye()), Ok(Frame::Bye)));
-        for garbage in [&[][..], &[9], &[GOSSIP, 0xff, 0xff], &[b'F', b'L', 99], &[BYE, 0]] {
+        let two = [message.clone(), RaftMessage { term: 4, ..message.clone() }];
+        assert!(matches!(decode(&batch(&two)), Ok(Frame::Batch(m)) if m == two));
+        let mut cut = batch(&two);
+        cut.pop();
+        assert!(decode(&cut).is_err());
+        for garbage in
+            [&[][..], &[9], &[GOSSIP, 0xff, 0xff], &[b'F', b'L', 99], &[BYE, 0], &[BATCH, 9, 1]]
+        {
             assert!(decode(garbage).is_err());
         }
     }
