@@ -48,5 +48,5 @@ pub mod schedule;
 pub mod trace;
 pub mod workload;
 
-pub use run::{run, run_seeds, Report, Scenario, SeedOutcome, SimConfig};
+pub use run::{execute, plan, run, run_seeds, Plan, Report, Scenario, SeedOutcome, SimConfig};
 pub use trace::TraceMode;

@@ -1,7 +1,7 @@
 //! One simulated run per seed: everything about it (scenario, cluster size, node tuning, fault
 //! schedule, workload) derives from the seed, then the cluster runs, heals and settles, and the
 //! history is checked for linearizability.
-use crate::cluster::{Cluster, MembershipSetup, Setup, Start, Stats};
+use crate::cluster::{Cluster, HintSetup, MembershipSetup, Setup, Start, Stats};
 use crate::history::{Op, OpResult};
 use crate::invariants::Violation;
 use crate::linearizability::{self, Verdict};
@@ -123,6 +123,8 @@ pub struct Report {
     pub stats: Stats,
     /// Hash of the trace (unless the trace was off): equal for equal runs.
     pub trace_hash: u64,
+    /// The trace's lines, kept with [`TraceMode::Collect`].
+    pub trace_lines: Vec<String>,
 }
 
 impl Report {
@@ -133,8 +135,8 @@ impl Report {
             self.stats.leader_after_heal.map_or_else(|| "none".to_string(), |ms| format!("{ms}ms"));
         format!(
             "seed {}: {} nodes={} steps={} messages={} lost={} crashes={} leaders={} \
-             joined={} left={} max_voters={} final_voters={} ops={} ok={} fail={} refused={} unknown={} \
-             leader_after_heal={leader} linearizable={}",
+             joined={} left={} max_voters={} final_voters={} hints={} late_hints={} ops={} ok={} \
+             fail={} refused={} unknown={} leader_after_heal={leader} linearizable={}",
             self.config.seed,
             self.scenario.name(),
             self.nodes,
@@ -147,6 +149,8 @@ impl Report {
             self.stats.left,
             self.stats.max_voters,
             self.stats.final_voters,
+            self.stats.hints,
+            self.stats.late_hints,
             self.history.len(),
             count(OpResult::Ok),
             count(OpResult::Fail),
@@ -159,6 +163,23 @@ impl Report {
 
 /// Runs one seed.
 pub fn run(config: &SimConfig) -> Report {
+    execute(plan(config))
+}
+
+/// Everything a run will do, drawn from its configuration before it starts. A focused test may
+/// adjust it (a schedule written by hand, every hint late) before [`execute`] runs it.
+pub struct Plan {
+    pub config: SimConfig,
+    pub scenario: Scenario,
+    /// Nodes at the start (for grow-shrink, the size it grows to).
+    pub nodes: usize,
+    pub setup: Setup,
+    /// When the run stops (the heal plus the time to settle).
+    pub end: Millis,
+}
+
+/// Draws the run of `config` from its seed.
+pub fn plan(config: &SimConfig) -> Plan {
     let seed = config.seed;
     let scenario = config.scenario.unwrap_or_else(|| Scenario::of_seed(seed));
     let mut setup_rng = Rng::fork(seed, "setup");
@@ -180,6 +201,8 @@ pub fn run(config: &SimConfig) -> Report {
     node_config.max_inflight_appends = *setup_rng.pick(&[1, 4, 32]);
     node_config.max_entries_per_append = *setup_rng.pick(&[16, 64, 256]);
     node_config.proposal_timeout = PROPOSAL_TIMEOUT;
+    // Most runtimes report closed connections; some seeds run without, on timeouts alone.
+    let hints = setup_rng.chance(0.8);
     let heal_at = config.duration;
     let end = heal_at + SETTLE;
     let mut faults_rng = Rng::fork(seed, "faults");
@@ -215,17 +238,8 @@ pub fn run(config: &SimConfig) -> Report {
         stop_at: heal_at + SETTLE / 2,
     };
     let workload = Workload::new(workload_config, &start.nodes(), Rng::fork(seed, "clients"));
-    let mut trace = Trace::new(config.trace);
-    let name = scenario.name();
-    trace.line(0, || format!("seed {seed}: {name}, {nodes} nodes, {node_config:?}"));
-    let MembershipSetup { dead_after, min_nodes, max_nodes, .. } = membership;
-    trace.line(0, || {
-        format!("membership: dead after {dead_after}ms, {min_nodes}..={max_nodes} nodes")
-    });
-    for (at, fault) in &schedule.faults {
-        trace.line(0, || format!("schedule: at {at}ms {fault}"));
-    }
-    let mut cluster = Cluster::new(Setup {
+    let hints = hints.then(|| HintSetup { rng: Rng::fork(seed, "hints"), late_share: 0.2 });
+    let setup = Setup {
         start,
         membership,
         node_config,
@@ -234,25 +248,48 @@ pub fn run(config: &SimConfig) -> Report {
         workload,
         disk_rng: Rng::fork(seed, "disk"),
         seed_rng: Rng::fork(seed, "node seeds"),
+        hints,
         amnesia: config.amnesia,
-        trace,
+        trace: Trace::new(config.trace),
+    };
+    Plan { config: config.clone(), scenario, nodes, setup, end }
+}
+
+/// Runs a planned run and checks its history.
+pub fn execute(plan: Plan) -> Report {
+    let Plan { config, scenario, nodes, mut setup, end } = plan;
+    let (seed, name, trace) = (config.seed, scenario.name(), &mut setup.trace);
+    let hinted = match &setup.hints {
+        Some(hints) => format!("hints on ({:.0}% late)", hints.late_share * 100.0),
+        None => "hints off".into(),
+    };
+    let node_config = &setup.node_config;
+    trace.line(0, || format!("seed {seed}: {name}, {nodes} nodes, {hinted}, {node_config:?}"));
+    let MembershipSetup { dead_after, min_nodes, max_nodes, .. } = setup.membership;
+    trace.line(0, || {
+        format!("membership: dead after {dead_after}ms, {min_nodes}..={max_nodes} nodes")
     });
+    for (at, fault) in &setup.schedule.faults {
+        trace.line(0, || format!("schedule: at {at}ms {fault}"));
+    }
+    let mut cluster = Cluster::new(setup);
     cluster.run_until(end);
-    let (mut violation, workload, stats, trace_hash) = cluster.finish();
+    let (mut violation, workload, stats, trace) = cluster.finish();
     let history = workload.into_history();
     let verdict = linearizability::check(&history);
     if let Verdict::NotLinearizable { key } = verdict {
         violation.get_or_insert((end, Violation::NotLinearizable { key }));
     }
     Report {
-        config: config.clone(),
+        config,
         scenario,
         nodes,
         violation,
         linearizable: verdict == Verdict::Linearizable,
         history,
         stats,
-        trace_hash,
+        trace_hash: trace.hash(),
+        trace_lines: trace.into_lines(),
     }
 }
 

@@ -15,17 +15,21 @@ pub enum TraceMode {
     Hash,
     /// Print every line to stdout, and hash it.
     Print,
+    /// Keep every line (for a test to read), and hash it.
+    Collect,
 }
 
 pub struct Trace {
     mode: TraceMode,
     /// FNV-1a over every line, in order.
     hash: u64,
+    /// The lines, with `TraceMode::Collect`.
+    lines: Vec<String>,
 }
 
 impl Trace {
     pub fn new(mode: TraceMode) -> Self {
-        Trace { mode, hash: 0xcbf2_9ce4_8422_2325 }
+        Trace { mode, hash: 0xcbf2_9ce4_8422_2325, lines: Vec::new() }
     }
 
     pub fn enabled(&self) -> bool {
@@ -41,14 +45,21 @@ impl Trace {
         for byte in line.bytes().chain([b'\n']) {
             self.hash = (self.hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
         }
-        if self.mode == TraceMode::Print {
+        match self.mode {
             // A reader that stops early (`| head`) is no reason to fail the run.
-            let _ = writeln!(io::stdout().lock(), "{line}");
+            TraceMode::Print => drop(writeln!(io::stdout().lock(), "{line}")),
+            TraceMode::Collect => self.lines.push(line),
+            TraceMode::Off | TraceMode::Hash => {}
         }
     }
 
     pub fn hash(&self) -> u64 {
         self.hash
+    }
+
+    /// The lines kept (none unless collecting).
+    pub fn into_lines(self) -> Vec<String> {
+        self.lines
     }
 }
 

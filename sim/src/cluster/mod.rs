@@ -14,7 +14,10 @@
 //!
 //! Every step ends with the invariant checks on the nodes it touched; the first violation stops
 //! the run.
+mod hints;
 mod membership;
+
+pub use hints::HintSetup;
 
 use crate::invariants::{entry_at, Invariants, Violation};
 use crate::network::{Fate, LinkFaults, Loss, Network, Partition};
@@ -51,6 +54,10 @@ pub struct Stats {
     pub max_voters: usize,
     /// Voters in the configuration the run ended with.
     pub final_voters: usize,
+    /// Connection-closed hints handed to nodes, and those of them that came after the link was
+    /// back.
+    pub hints: u64,
+    pub late_hints: u64,
 }
 
 /// Something that happens at a point in virtual time.
@@ -70,6 +77,11 @@ enum SimEvent {
     LeaderDeadline,
     /// The runtimes' periodic membership work: the leader's policy, departures, joins.
     PolicyTick,
+    /// `to`'s runtime noticed that its connection to `peer` closed.
+    Hint {
+        to: NodeId,
+        peer: NodeId,
+    },
 }
 
 struct Scheduled {
@@ -94,6 +106,13 @@ impl Ord for Scheduled {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (self.at, self.seq).cmp(&(other.at, other.seq))
     }
+}
+
+/// An input that waits while its node is paused.
+enum Input {
+    Message(Message<KvAction>),
+    /// The connection to this peer closed.
+    Hint(NodeId),
 }
 
 /// One node and the runtime around it.
@@ -127,8 +146,8 @@ struct Host {
     disk_busy: bool,
     /// Extra ms per durable write (the slow-disk fault).
     disk_extra: Millis,
-    /// Messages that arrived while paused, delivered on resume.
-    inbox: VecDeque<Message<KvAction>>,
+    /// Messages and hints that arrived while paused, delivered on resume.
+    inbox: VecDeque<Input>,
     /// Client wakes that fell while paused, replayed on resume.
     deferred_clients: Vec<(ClientIndex, u64)>,
 }
@@ -221,6 +240,8 @@ pub struct Setup {
     /// Streams for disk latencies and node seeds.
     pub disk_rng: Rng,
     pub seed_rng: Rng,
+    /// Connection-closed hints; `None` turns them off.
+    pub hints: Option<HintSetup>,
     /// Crashes also wipe the durable image (a deliberately broken runtime).
     pub amnesia: bool,
     pub trace: Trace,
@@ -240,6 +261,7 @@ pub struct Cluster {
     network: Network,
     disk_rng: Rng,
     seed_rng: Rng,
+    hints: Option<HintSetup>,
     amnesia: bool,
     workload: Workload,
     invariants: Invariants,
@@ -263,6 +285,7 @@ impl Cluster {
             workload,
             disk_rng,
             seed_rng,
+            hints,
             amnesia,
             trace,
         } = setup;
@@ -278,6 +301,7 @@ impl Cluster {
             network,
             disk_rng,
             seed_rng,
+            hints,
             amnesia,
             workload,
             invariants: Invariants::new(&start.initial_voters()),
@@ -349,7 +373,7 @@ impl Cluster {
 
     /// Ends the run: the end-of-run liveness and durability checks. Returns the first
     /// violation of the run, if any.
-    pub fn finish(mut self) -> (Option<(Millis, Violation)>, Workload, Stats, u64) {
+    pub fn finish(mut self) -> (Option<(Millis, Violation)>, Workload, Stats, Trace) {
         self.workload.finish_run(self.now);
         if self.violation.is_none() {
             match self.check_converged() {
@@ -371,7 +395,7 @@ impl Cluster {
         if let Some((at, violation)) = &self.violation {
             self.trace.line(*at, || format!("VIOLATION {violation}"));
         }
-        (self.violation, self.workload, self.stats, self.trace.hash())
+        (self.violation, self.workload, self.stats, self.trace)
     }
 
     fn config_for(&self, id: NodeId) -> Config {
@@ -427,6 +451,7 @@ impl Cluster {
             SimEvent::Fault(fault) => self.apply_fault(fault),
             SimEvent::ClientWake { client, generation } => self.client_wake(client, generation),
             SimEvent::PolicyTick => self.policy_tick(),
+            SimEvent::Hint { to, peer } => self.deliver_hint(to, peer),
             SimEvent::LeaderDeadline => {
                 if !self.leader_seen {
                     let (heal_at, deadline) = (self.heal_at, self.now);
@@ -460,7 +485,7 @@ impl Cluster {
             return;
         }
         if host.paused {
-            host.inbox.push_back(message);
+            host.inbox.push_back(Input::Message(message));
             return;
         }
         self.receive(message);
@@ -739,13 +764,13 @@ impl Cluster {
         let now = self.now;
         self.trace.line(now, || format!("FAULT {fault}"));
         match fault {
-            Fault::Partition(partition) => self.network.set_partition(Some(partition)),
+            Fault::Partition(partition) => self.set_partition(Some(partition)),
             Fault::IsolateLeader => {
                 if let Some(leader) = self.current_leader() {
-                    self.network.set_partition(Some(Partition::Isolate(leader)));
+                    self.set_partition(Some(Partition::Isolate(leader)));
                 }
             }
-            Fault::HealPartition => self.network.set_partition(None),
+            Fault::HealPartition => self.set_partition(None),
             Fault::LinkFaults(faults) => self.network.set_faults(faults),
             Fault::Crash(target) => {
                 if let Some(id) = self.hit(target) {
@@ -779,7 +804,7 @@ impl Cluster {
             Fault::Leave { abrupt } => self.pending_leaves.push_back(abrupt),
             Fault::Remove => self.remove_member(),
             Fault::HealAll => {
-                self.network.set_partition(None);
+                self.set_partition(None);
                 self.network.set_faults(LinkFaults::NONE);
                 let ids: Vec<NodeId> = self.hosts.iter().map(|h| h.id).collect();
                 for id in ids {
@@ -846,6 +871,7 @@ impl Cluster {
         }
         self.stats.crashes += 1;
         self.workload.node_crashed(id, self.now);
+        self.hint_peers_of(id);
     }
 
     fn restart(&mut self, id: NodeId) {
@@ -880,8 +906,11 @@ impl Cluster {
         host.paused = false;
         let inbox = std::mem::take(&mut host.inbox);
         let deferred = std::mem::take(&mut host.deferred_clients);
-        for message in inbox {
-            self.receive(message);
+        for input in inbox {
+            match input {
+                Input::Message(message) => self.receive(message),
+                Input::Hint(peer) => self.hint(id, peer),
+            }
         }
         self.pump(id);
         let now = self.now;
