@@ -100,6 +100,7 @@ mod progress;
 pub mod reducer;
 pub mod reducers;
 mod rng;
+mod snapshot;
 pub mod storage;
 
 pub use machine::SESSION_WINDOW;
@@ -107,7 +108,7 @@ pub use membership::{Change, Membership, MembershipError};
 pub use message::{Entry, EntryPayload, Message, MessageBody, RequestId};
 pub use node::{Config, Event, Node, Output, ProposalError, ReplicationState, Role, Status};
 pub use reducer::Reducer;
-pub use storage::{DurableState, Persist};
+pub use storage::{DurableState, Persist, RestoreError, Snapshot};
 
 /// Identifies a Raft node. Never 0 (0 means "none" on the wire).
 pub type NodeId = u64;

@@ -1,6 +1,7 @@
 //! The in-memory Raft log: a `Vec` of entries that follow a base position `(base_index,
-//! base_term)`. The base is `(0, 0)` for a log that starts at index 1; compaction (issue 3)
-//! moves it to the last entry a snapshot covers, so every index lookup already goes through it.
+//! base_term)`. The base is `(0, 0)` for a log that starts at index 1; compaction moves it
+//! forward (never past the latest snapshot), and installing a snapshot puts it at the
+//! snapshot's last entry.
 //!
 //! The log also remembers the lowest index that changed since its entries were last handed to
 //! the runtime in a `Persist`, so a node can batch many appends into one durable write.
@@ -16,9 +17,38 @@ pub(crate) struct RaftLog<A> {
 }
 
 impl<A: Clone> RaftLog<A> {
-    /// A log holding `entries`, which are already durable (a restart reads them back).
-    pub(crate) fn from_durable(entries: Vec<Entry<A>>) -> Self {
-        RaftLog { base_index: 0, base_term: 0, entries, unpersisted_from: None }
+    /// A log holding `entries` after `(base_index, base_term)`; they are already durable (a
+    /// restart reads them back).
+    pub(crate) fn from_durable(
+        base_index: LogIndex,
+        base_term: Term,
+        entries: Vec<Entry<A>>,
+    ) -> Self {
+        RaftLog { base_index, base_term, entries, unpersisted_from: None }
+    }
+
+    /// The last index compacted away (0 if none): entries at or below it are gone.
+    pub(crate) fn base_index(&self) -> LogIndex {
+        self.base_index
+    }
+
+    /// Drops the entries up to `index`, which becomes the base. `index` must be in the log.
+    pub(crate) fn compact_to(&mut self, index: LogIndex) {
+        let Some(term) = self.term_at(index) else { return };
+        let drop = (index - self.base_index) as usize;
+        self.entries.drain(..drop);
+        (self.base_index, self.base_term) = (index, term);
+        if self.unpersisted_from.is_some_and(|from| from <= index) {
+            // Compacted entries need no writing: the snapshot that covers them is written.
+            self.unpersisted_from = (index < self.last_index()).then_some(index + 1);
+        }
+    }
+
+    /// Drops every entry: the log starts after `(index, term)` (a snapshot it did not hold).
+    pub(crate) fn reset(&mut self, index: LogIndex, term: Term) {
+        self.entries.clear();
+        (self.base_index, self.base_term) = (index, term);
+        self.unpersisted_from = None;
     }
 
     pub(crate) fn entries(&self) -> &[Entry<A>] {
@@ -136,7 +166,7 @@ mod tests {
             .enumerate()
             .map(|(i, &term)| Entry { term, index: i as LogIndex + 1, payload: EntryPayload::Noop })
             .collect();
-        RaftLog::from_durable(entries)
+        RaftLog::from_durable(0, 0, entries)
     }
 
     #[test]
@@ -148,6 +178,17 @@ mod tests {
         assert_eq!(log.term_at(4), None);
         assert_eq!(log.slice_from(2, 10).len(), 2);
         assert!(log.slice_from(4, 10).is_empty());
+    }
+
+    #[test]
+    fn compaction_moves_the_base_and_keeps_lookups_right() {
+        let mut log = log_of_terms(&[1, 1, 2, 2, 3]);
+        log.compact_to(3);
+        assert_eq!((log.base_index(), log.last_index(), log.entries().len()), (3, 5, 2));
+        assert_eq!((log.term_at(3), log.term_at(2), log.term_at(5)), (Some(2), None, Some(3)));
+        assert_eq!(log.last_at_or_below(5, 1), (3, 2), "nothing below the base");
+        log.reset(9, 4);
+        assert_eq!((log.last_index(), log.last_term(), log.term_at(9)), (9, 4, Some(4)));
     }
 
     #[test]

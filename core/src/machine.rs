@@ -1,6 +1,6 @@
 //! The replicated state machine: the reducer's state plus the session table that makes a retried
 //! request apply once. Both advance together by applying committed entries in log order, on
-//! every node alike, and a snapshot (issue 3) carries both — which is why they live together.
+//! every node alike, and a snapshot carries both — which is why they live together.
 //!
 //! The session table keeps, per client, the outputs of its most recent requests: a sliding window
 //! of [`SESSION_WINDOW`] sequence numbers below the highest one seen. A retry inside the window
@@ -9,6 +9,7 @@
 //! is unknown to it, which is the truth).
 use crate::{Entry, EntryPayload, LogIndex, Reducer, RequestId};
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 /// How many sequence numbers below a client's highest one are remembered.
@@ -89,6 +90,19 @@ impl<R: Reducer> Machine<R> {
         Machine { state: R::State::default(), sessions: BTreeMap::new(), applied: 0 }
     }
 
+    /// The state and the session table in postcard: the data of a snapshot at `applied`.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        // Plain serde data into a growing buffer: postcard fails only on unknown-length
+        // sequences, which neither the reducer's state (required by `Reducer`) nor ours use.
+        postcard::to_allocvec(&(&self.state, &self.sessions)).expect("serializable state")
+    }
+
+    /// The machine a snapshot's data describes, as of `applied`.
+    pub(crate) fn from_bytes(bytes: &[u8], applied: LogIndex) -> Result<Self, postcard::Error> {
+        let (state, sessions) = postcard::from_bytes(bytes)?;
+        Ok(Machine { state, sessions, applied })
+    }
+
     /// What the session table knows about `request`.
     pub(crate) fn earlier_result(&self, request: RequestId) -> Earlier<'_, R::Output> {
         match self.sessions.get(&request.client) {
@@ -134,6 +148,19 @@ mod tests {
         assert!(matches!(m.apply(&write(3, 7, 1, 10)), Applied::Duplicate { index: 1, .. }));
         assert_eq!(m.state.values[&1], 20);
         assert_eq!(m.applied, 3);
+    }
+
+    #[test]
+    fn a_snapshot_round_trip_keeps_the_state_and_the_sessions() {
+        let mut m = Machine::<Kv>::new();
+        m.apply(&write(1, 7, 1, 10));
+        let copy = Machine::<Kv>::from_bytes(&m.to_bytes(), m.applied).unwrap();
+        assert_eq!((copy.state.values[&1], copy.applied), (10, 1));
+        assert!(matches!(
+            copy.earlier_result(RequestId { client: 7, seq: 1 }),
+            Earlier::Applied(1, _)
+        ));
+        assert!(Machine::<Kv>::from_bytes(&[0xff, 0xff], 1).is_err());
     }
 
     #[test]

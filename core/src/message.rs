@@ -105,6 +105,24 @@ pub enum MessageBody<A> {
     ProposeRejected {
         request: RequestId,
     },
+    /// One chunk of the leader's snapshot: bytes `offset..offset + data.len()` of `total`. The
+    /// snapshot covers the log up to `index` (of term `term`), with `membership` in force.
+    InstallSnapshot {
+        index: LogIndex,
+        term: Term,
+        membership: Membership,
+        offset: u64,
+        total: u64,
+        data: Vec<u8>,
+    },
+    /// The follower holds the first `received` bytes of snapshot `index`. With `resend`, a chunk
+    /// was missing: sending must go back to `received`. (The end of a transfer is acknowledged
+    /// by `AppendAccepted` at the snapshot's index, once it is installed and written.)
+    SnapshotAck {
+        index: LogIndex,
+        received: u64,
+        resend: bool,
+    },
     /// `node` asks to join the cluster. Any member takes it: a follower forwards it to the
     /// leader, which adds `node` as a learner. Terms play no part (the sender may know none).
     JoinRequest {

@@ -3,11 +3,14 @@
 //! A follower starts in `Probe`: one append at a time, each waiting for its answer, until the
 //! leader finds where their logs match. It then moves to `Replicate`: the leader streams appends
 //! optimistically (pipelining), tracking the last index of each one in flight so that at most
-//! `max_inflight_appends` are outstanding. A rejection sends it back to `Probe`.
+//! `max_inflight_appends` are outstanding. A rejection sends it back to `Probe`. A follower that
+//! needs entries the leader compacted away moves to `Snapshot`: it receives the leader's snapshot
+//! in chunks, a few in flight, and moves back to `Probe` once it acknowledges the snapshot's
+//! last index.
 use crate::{LogIndex, Millis, NodeId};
 use alloc::collections::VecDeque;
 
-/// How a leader currently replicates to a follower (snapshot transfer will join these).
+/// How a leader currently replicates to a follower.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ReplicationState {
@@ -15,7 +18,12 @@ pub enum ReplicationState {
     Probe,
     /// Logs match up to `match_index`; appends are pipelined.
     Replicate,
+    /// The follower needs entries compacted away: a snapshot is being sent.
+    Snapshot,
 }
+
+/// Snapshot chunks a leader keeps in flight to one follower.
+const SNAPSHOT_WINDOW: u64 = 4;
 
 pub(crate) struct Progress {
     pub(crate) id: NodeId,
@@ -34,6 +42,14 @@ pub(crate) struct Progress {
     pub(crate) commit_sent: LogIndex,
     /// When anything last arrived from this node (or when the leader started tracking it).
     pub(crate) last_heard: Millis,
+    /// In `Snapshot`: the snapshot being sent (by its last index), the offset of the next byte
+    /// to send, and how many bytes the follower confirmed.
+    pub(crate) snapshot_index: LogIndex,
+    pub(crate) snapshot_sent: u64,
+    snapshot_acked: u64,
+    /// `snapshot_acked` at the previous heartbeat answer: no progress in a whole heartbeat
+    /// interval means chunks were lost.
+    snapshot_acked_before: u64,
 }
 
 impl Progress {
@@ -48,6 +64,10 @@ impl Progress {
             recently_active: false,
             commit_sent: 0,
             last_heard: now,
+            snapshot_index: 0,
+            snapshot_sent: 0,
+            snapshot_acked: 0,
+            snapshot_acked_before: 0,
         }
     }
 
@@ -56,6 +76,7 @@ impl Progress {
         match self.state {
             ReplicationState::Probe => self.probe_sent,
             ReplicationState::Replicate => self.inflight.len() >= max_inflight.max(1),
+            ReplicationState::Snapshot => true,
         }
     }
 
@@ -67,6 +88,7 @@ impl Progress {
                 self.next_index = last_index + 1;
                 self.inflight.push_back(last_index);
             }
+            ReplicationState::Snapshot => {}
         }
     }
 
@@ -75,6 +97,11 @@ impl Progress {
         self.probe_sent = false;
         while self.inflight.front().is_some_and(|&last| last <= index) {
             self.inflight.pop_front();
+        }
+        if self.state == ReplicationState::Snapshot && index >= self.snapshot_index {
+            // The snapshot is in: continue with the entries after it.
+            self.state = ReplicationState::Probe;
+            self.next_index = self.match_index.max(index) + 1;
         }
         if index <= self.match_index {
             return false;
@@ -94,6 +121,7 @@ impl Progress {
         match self.state {
             ReplicationState::Replicate => rejected_index > self.match_index,
             ReplicationState::Probe => rejected_index.checked_add(1) == Some(self.next_index),
+            ReplicationState::Snapshot => false,
         }
     }
 
@@ -113,12 +141,52 @@ impl Progress {
         if self.inflight.len() >= max_inflight.max(1) {
             self.inflight.pop_front();
         }
+        if self.state == ReplicationState::Snapshot {
+            if self.snapshot_acked == self.snapshot_acked_before {
+                self.snapshot_sent = self.snapshot_acked; // go back to what the follower has
+            }
+            self.snapshot_acked_before = self.snapshot_acked;
+        }
+    }
+
+    /// Starts sending the snapshot whose last index is `index`, from its first byte.
+    pub(crate) fn send_snapshot(&mut self, index: LogIndex) {
+        self.state = ReplicationState::Snapshot;
+        self.snapshot_index = index;
+        (self.snapshot_sent, self.snapshot_acked, self.snapshot_acked_before) = (0, 0, 0);
+        self.probe_sent = false;
+        self.inflight.clear();
+    }
+
+    /// The bytes of the next chunk to send, out of a snapshot of `total` bytes, if the window
+    /// allows one now; records it as sent.
+    pub(crate) fn next_chunk(&mut self, total: u64, chunk: u64) -> Option<(u64, u64)> {
+        let (sent, chunk) = (self.snapshot_sent, chunk.max(1));
+        if sent >= total || sent - self.snapshot_acked.min(sent) >= chunk * SNAPSHOT_WINDOW {
+            return None;
+        }
+        let end = total.min(sent + chunk);
+        self.snapshot_sent = end;
+        Some((sent, end))
+    }
+
+    /// The follower holds the first `received` bytes of snapshot `index`; with `resend`, it
+    /// missed what came next, so sending starts again from there.
+    pub(crate) fn snapshot_acknowledged(&mut self, index: LogIndex, received: u64, resend: bool) {
+        if self.state != ReplicationState::Snapshot || index != self.snapshot_index {
+            return;
+        }
+        self.snapshot_acked = self.snapshot_acked.max(received);
+        if resend {
+            self.snapshot_sent = received;
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     #[test]
     fn probe_sends_one_append_then_replicate_pipelines_up_to_the_cap() {
@@ -135,6 +203,24 @@ mod tests {
         assert!(p.acknowledge(12));
         assert!(!p.is_paused(2));
         assert!(!p.acknowledge(11));
+    }
+
+    #[test]
+    fn snapshot_chunks_go_out_in_a_window_and_go_back_on_a_gap_or_silence() {
+        let mut p = Progress::new(2, 1, 0);
+        p.send_snapshot(100);
+        let chunks: Vec<_> = core::iter::from_fn(|| p.next_chunk(1000, 100)).collect();
+        assert_eq!(chunks, [(0, 100), (100, 200), (200, 300), (300, 400)]);
+        p.snapshot_acknowledged(100, 200, false);
+        assert_eq!(p.next_chunk(1000, 100), Some((400, 500)));
+        p.snapshot_acknowledged(100, 200, true);
+        assert_eq!(p.next_chunk(1000, 100), Some((200, 300)), "the follower missed 200..");
+        p.heartbeat_answered(8);
+        p.heartbeat_answered(8);
+        assert_eq!(p.next_chunk(1000, 100), Some((200, 300)), "silence: from what it holds");
+        assert!(p.is_paused(8));
+        p.acknowledge(100);
+        assert_eq!((p.state, p.next_index, p.match_index), (ReplicationState::Replicate, 101, 100));
     }
 
     #[test]

@@ -277,3 +277,28 @@ fn policy_grows_a_cluster_from_1_to_7_and_shrinks_it_back_to_1_under_faults() {
     assert_eq!(c.node(leader).committed_state().values.get(&9), Some(&9));
     assert!(before.values.len() >= 3, "earlier writes survived: {before:?}");
 }
+
+#[test]
+fn section_4_2_2_a_leader_that_removed_itself_and_lost_leadership_before_the_commit_finishes_it() {
+    let mut c = Cluster::bootstrap(1);
+    c.spawn(2);
+    let now = c.now;
+    c.node_mut(2).request_join(now, 1);
+    run_policy(&mut c, &[], &[], 10_000);
+    assert_eq!(c.voters(1), [1, 2]);
+    // The removal reaches nobody, and CheckQuorum makes the leader step down.
+    c.isolate(1);
+    let now = c.now;
+    c.node_mut(1).change_membership(now, Change::Remove(1)).unwrap();
+    c.run_for(1_000);
+    assert_ne!(c.role(1), Role::Leader);
+    assert_eq!((c.voters(1), c.voters(2)), (vec![2], vec![1, 2]));
+    // Node 2 cannot win without node 1's vote (node 1's log is longer); node 1 is not a voter
+    // of its latest configuration, yet it must campaign to finish its own removal.
+    c.heal();
+    let leader = c.run_until_leader_among(&[2], 3_000);
+    assert_eq!(c.voters(leader), [2]);
+    assert_eq!(c.voters(1), [2]);
+    c.run_for(3_000);
+    assert_eq!(c.leader(), Some(2), "node 1 stays out");
+}

@@ -8,7 +8,7 @@ use flotilla_core::{Config, DurableState, Message, MessageBody, Node, NodeId, Ou
 use std::collections::BTreeMap;
 
 fn disk(term: Term, terms: &[Term], commit: u64) -> DurableState<KvAction> {
-    DurableState { term, voted_for: None, commit, entries: log_of_terms(terms) }
+    DurableState { term, voted_for: None, commit, snapshot: None, entries: log_of_terms(terms) }
 }
 
 fn message(from: NodeId, to: NodeId, term: Term, body: MessageBody<KvAction>) -> Message<KvAction> {

@@ -21,7 +21,7 @@ impl Gen {
 
     /// Mostly small numbers (the interesting ones), sometimes the extremes.
     fn number(&mut self) -> u64 {
-        match self.next() % 10 {
+        match self.next() % 12 {
             0 => u64::MAX - self.next() % 3,
             1 => self.next(),
             _ => self.next() % 12,
@@ -66,7 +66,7 @@ impl Gen {
 
     fn body(&mut self) -> MessageBody<KvAction> {
         let request = RequestId { client: self.number(), seq: self.number() };
-        match self.next() % 10 {
+        match self.next() % 12 {
             0 => MessageBody::RequestVote {
                 pre_vote: self.flag(),
                 last_index: self.number(),
@@ -89,6 +89,19 @@ impl Gen {
             6 => MessageBody::HeartbeatResponse,
             7 => MessageBody::Propose { request, action: KvAction::Read { key: 0 } },
             8 => MessageBody::JoinRequest { node: self.number() },
+            9 => MessageBody::InstallSnapshot {
+                index: self.number(),
+                term: self.number(),
+                membership: self.membership(),
+                offset: self.number(),
+                total: self.number(),
+                data: (0..self.next() % 4).map(|_| self.next() as u8).collect(),
+            },
+            10 => MessageBody::SnapshotAck {
+                index: self.number(),
+                received: self.number(),
+                resend: self.flag(),
+            },
             _ => MessageBody::ProposeRejected { request },
         }
     }

@@ -3,9 +3,9 @@
 //! requests, proposal timeouts, and the durability rule.
 mod common;
 
-use common::{req, write, Cluster, Traced};
+use common::{assert_durability_rule, req, write, Cluster, Traced};
 use flotilla_core::reducers::kv::{KvAction, KvOutput};
-use flotilla_core::{Config, DurableState, Message, MessageBody, Persist, ProposalError, Role};
+use flotilla_core::{Config, Message, MessageBody, Persist, ProposalError, Role};
 
 // ---- PreVote ----
 
@@ -204,68 +204,6 @@ fn dedup_survives_a_restart_because_the_log_is_replayed() {
 }
 
 // ---- The durability rule ----
-
-/// Replays each node's trace: every vote granted, every append acknowledged and every term a
-/// message carries must already be on the node's disk when the message is queued; and every
-/// commit index written must cover only entries already on disk, and the right ones (those the
-/// cluster committed in the end).
-fn assert_durability_rule(c: &Cluster) {
-    let committed: Vec<_> = c
-        .nodes
-        .values()
-        .max_by_key(|n| n.status().commit)
-        .map(|n| n.log()[..n.status().commit as usize].to_vec())
-        .unwrap_or_default();
-    for (id, trace) in &c.traces {
-        let mut disk = DurableState::<KvAction>::default();
-        for item in trace {
-            match item {
-                Traced::Persist(write) => {
-                    disk.apply(write);
-                    if let Persist::HardState { commit, .. } = write {
-                        let commit = *commit as usize;
-                        assert!(
-                            commit <= disk.entries.len(),
-                            "node {id}: commit {commit} written before its entries"
-                        );
-                        let checked = commit.min(committed.len());
-                        assert_eq!(
-                            disk.entries[..checked],
-                            committed[..checked],
-                            "node {id}: commit {commit} covers other entries"
-                        );
-                    }
-                }
-                Traced::Send(m) => {
-                    if let MessageBody::VoteResponse { pre_vote: false, granted: true } = m.body {
-                        assert_eq!(
-                            (disk.term, disk.voted_for),
-                            (m.term, Some(m.to)),
-                            "node {id}: vote before its write"
-                        );
-                    }
-                    if let MessageBody::AppendAccepted { match_index } = m.body {
-                        assert!(
-                            disk.entries.len() as u64 >= match_index,
-                            "node {id}: ack before its entries"
-                        );
-                    }
-                    if !matches!(
-                        m.body,
-                        MessageBody::RequestVote { pre_vote: true, .. }
-                            | MessageBody::VoteResponse { pre_vote: true, .. }
-                    ) {
-                        assert!(
-                            m.term <= disk.term,
-                            "node {id}: term {} sent before it was written",
-                            m.term
-                        );
-                    }
-                }
-            }
-        }
-    }
-}
 
 #[test]
 fn durability_votes_and_acknowledgements_follow_the_writes_they_depend_on() {

@@ -254,6 +254,13 @@ impl Configurations {
         let keep = self.history.partition_point(|(i, _)| *i < index).max(1);
         self.history.truncate(keep);
     }
+
+    /// Forgets what a snapshot at `index` makes unreachable: the configuration in force at
+    /// `index` becomes the base.
+    pub(crate) fn compact_to(&mut self, index: LogIndex) {
+        let base = self.history.partition_point(|(i, _)| *i <= index).saturating_sub(1);
+        self.history.drain(..base);
+    }
 }
 
 #[cfg(test)]
@@ -277,7 +284,7 @@ mod tests {
     }
 
     #[test]
-    fn history_follows_truncation() {
+    fn history_follows_truncation_and_compaction() {
         let one = Membership::with_voters(&[1]);
         let two = one.apply(Change::AddLearner(2)).unwrap();
         let three = two.apply(Change::Promote(2)).unwrap();
@@ -290,7 +297,9 @@ mod tests {
         assert!(h.changes_within(8, 9) && !h.changes_within(9, 20) && !h.changes_within(5, 8));
         h.truncate_from(9);
         assert_eq!(h.latest(), &two);
+        h.compact_to(7);
+        assert_eq!((h.at(0), h.latest_index()), (&two, 5));
         h.truncate_from(1);
-        assert_eq!(h.latest(), &one, "the base stays");
+        assert_eq!(h.latest(), &two, "the base stays");
     }
 }

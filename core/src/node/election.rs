@@ -74,14 +74,18 @@ impl<R: Reducer> Node<R> {
                 }
                 // A granted pre-vote echoes the term we would campaign in.
                 VoteResponse { pre_vote: true, granted: true } => {}
-                Append { .. } | Heartbeat { .. } => self.become_follower(now, term, Some(from)),
+                Append { .. } | Heartbeat { .. } | InstallSnapshot { .. } => {
+                    self.become_follower(now, term, Some(from))
+                }
                 _ => self.become_follower(now, term, None),
             }
             true
         } else if term < self.term {
             // Answer the stale sender with our term so it catches up (a stale leader steps down).
             match body {
-                Append { .. } | Heartbeat { .. } => self.send(from, self.term, HeartbeatResponse),
+                Append { .. } | Heartbeat { .. } | InstallSnapshot { .. } => {
+                    self.send(from, self.term, HeartbeatResponse)
+                }
                 RequestVote { pre_vote: true, .. } => {
                     self.send(from, self.term, VoteResponse { pre_vote: true, granted: false })
                 }
@@ -101,7 +105,7 @@ impl<R: Reducer> Node<R> {
     pub fn campaign(&mut self, now: Millis) {
         self.now = self.now.max(now);
         // A term at the very top of the range (only hostile input gets there) has no successor.
-        let can_campaign = self.term < Term::MAX && self.is_voter();
+        let can_campaign = self.term < Term::MAX && self.may_campaign();
         if self.role == Role::Leader || !can_campaign {
             self.reset_election_timer(now);
         } else if self.config.pre_vote {
@@ -120,7 +124,7 @@ impl<R: Reducer> Node<R> {
     /// at a leader (its own lease and CheckQuorum deal with lost followers).
     pub fn handle_peer_disconnected(&mut self, now: Millis, peer: NodeId) {
         self.now = self.now.max(now);
-        if self.role == Role::Leader || self.leader != Some(peer) || !self.is_voter() {
+        if self.role == Role::Leader || self.leader != Some(peer) || !self.may_campaign() {
             return;
         }
         self.set_role(self.role, None);
@@ -162,7 +166,9 @@ impl<R: Reducer> Node<R> {
                 );
             }
         }
-        self.votes.push((self.config.id, true));
+        if self.is_voter() {
+            self.votes.push((self.config.id, true));
+        }
         self.tally(now, pre_vote);
     }
 

@@ -162,7 +162,7 @@ impl<R: Reducer> Node<R> {
         }
         match self.role {
             Role::Leader => self.sync_peers(self.now, self.log.last_index()),
-            Role::PreCandidate | Role::Candidate if !self.is_voter() => {
+            Role::PreCandidate | Role::Candidate if !self.may_campaign() => {
                 self.become_follower(self.now, self.term, None)
             }
             _ => {}

@@ -12,12 +12,15 @@ mod membership;
 mod pending;
 mod proposals;
 mod replication;
+mod snapshots;
 
 use crate::log::RaftLog;
 use crate::machine::Machine;
 use crate::membership::{Configurations, Membership};
 use crate::progress::Progress;
 use crate::rng::Rng;
+use crate::snapshot::Reassembly;
+use crate::storage::{RestoreError, Snapshot};
 use crate::{
     DurableState, Entry, EntryPayload, LogIndex, Message, MessageBody, Millis, NodeId, Persist,
     Reducer, RequestId, Term,
@@ -50,6 +53,20 @@ pub struct Config {
     pub max_entries_per_append: usize,
     /// A proposal not committed within this time is answered `TimedOut`.
     pub proposal_timeout: Millis,
+    /// Compact the log into a snapshot once this many applied entries follow the latest one
+    /// (`None`: never because of their number).
+    pub compact_after_entries: Option<u64>,
+    /// Compact once the entries applied since the latest snapshot take this many bytes in
+    /// postcard (`None`: never because of their size). Measuring costs a serialization per
+    /// applied entry, hence off by default.
+    pub compact_after_bytes: Option<u64>,
+    /// Entries kept in memory below a new snapshot, so that a follower slightly behind still
+    /// receives entries rather than the whole snapshot. (Storage drops them.)
+    pub compact_keep_entries: u64,
+    /// Snapshot bytes per `InstallSnapshot` message. The default keeps every encoded message
+    /// under 64 KiB (the safe size for a WebRTC data channel message) for any configuration of
+    /// fewer than 400 members.
+    pub snapshot_chunk_bytes: usize,
 }
 
 impl Config {
@@ -66,6 +83,10 @@ impl Config {
             max_inflight_appends: 64,
             max_entries_per_append: 256,
             proposal_timeout: 3_000,
+            compact_after_entries: Some(4096),
+            compact_after_bytes: None,
+            compact_keep_entries: 512,
+            snapshot_chunk_bytes: 60 * 1024,
         }
     }
 }
@@ -133,6 +154,9 @@ pub enum Event<R: Reducer> {
     },
     /// This node's role or the leader it knows changed.
     RoleChanged { term: Term, role: Role, leader: Option<NodeId> },
+    /// A snapshot from the leader replaced the committed state (and the log up to `index`):
+    /// no `Applied` events come for the entries it covers.
+    SnapshotInstalled { index: LogIndex, term: Term },
     /// The configuration in force changed: an entry at `index` was appended to this node's log,
     /// or a replaced log suffix took one away (then `index` is that of the one back in force).
     MembershipChanged { index: LogIndex, membership: Membership },
@@ -184,6 +208,13 @@ pub struct Node<R: Reducer> {
     leader: Option<NodeId>,
     commit: LogIndex,
     machine: Machine<R>,
+    /// The latest snapshot, taken or installed: what a follower too far behind receives.
+    snapshot: Option<Snapshot>,
+    /// A snapshot being received from the leader.
+    incoming: Option<Reassembly>,
+    /// Bytes of the entries applied since the latest snapshot (counted only when
+    /// `compact_after_bytes` is set).
+    applied_bytes: u64,
     /// Votes received in the current (pre-)campaign: `(voter, granted)`.
     votes: Vec<(NodeId, bool)>,
     /// Per other voter, while leader.
@@ -235,10 +266,15 @@ impl<R: Reducer> Node<R> {
         node
     }
 
-    /// A node restarting from what it had persisted. Committed entries are applied again (and
-    /// reported as `Event::Applied`), rebuilding the state machine from scratch. Entries that do
-    /// not continue the log contiguously from index 1 are ignored. The configuration comes from
-    /// the log; `voters` is the one to assume if the log holds none (as given to `new`).
+    /// A node restarting from what it had persisted: its snapshot, then the log after it.
+    /// Committed entries after the snapshot are applied again (and reported as
+    /// `Event::Applied`), rebuilding the state machine. Entries that do not continue the log
+    /// contiguously are ignored. The configuration comes from the snapshot and the log;
+    /// `voters` is the one to assume if they hold none (as given to `new`).
+    ///
+    /// # Panics
+    /// If the stored snapshot does not decode: storage was corrupted.
+    /// [`try_restart`](Self::try_restart) reports that as an error instead.
     pub fn restart(
         config: Config,
         voters: &[NodeId],
@@ -246,23 +282,51 @@ impl<R: Reducer> Node<R> {
         seed: u64,
         now: Millis,
     ) -> Self {
+        match Self::try_restart(config, voters, durable, seed, now) {
+            Ok(node) => node,
+            Err(error) => panic!("cannot restart: {error}"),
+        }
+    }
+
+    /// [`restart`](Self::restart), reporting a snapshot that does not decode as an error (the
+    /// runtime may then wipe its storage and join again).
+    pub fn try_restart(
+        config: Config,
+        voters: &[NodeId],
+        durable: DurableState<R::Action>,
+        seed: u64,
+        now: Millis,
+    ) -> Result<Self, RestoreError> {
+        let (machine, mut configs, base) = match &durable.snapshot {
+            Some(snapshot) => (
+                Machine::from_bytes(&snapshot.data, snapshot.index)
+                    .map_err(RestoreError::Snapshot)?,
+                Configurations::new(snapshot.index, snapshot.membership.clone()),
+                (snapshot.index, snapshot.term),
+            ),
+            None => {
+                (Machine::new(), Configurations::new(0, Membership::with_voters(voters)), (0, 0))
+            }
+        };
         let mut entries = durable.entries;
+        entries.retain(|e| e.index > base.0);
+        let mut previous = base;
         let contiguous = entries
             .iter()
-            .enumerate()
-            .position(|(i, e)| {
-                e.index != i as LogIndex + 1 || (i > 0 && e.term < entries[i - 1].term)
+            .position(|e| {
+                let breaks = e.index != previous.0 + 1 || e.term < previous.1;
+                previous = (e.index, e.term);
+                breaks
             })
             .unwrap_or(entries.len());
         entries.truncate(contiguous);
-        let log = RaftLog::from_durable(entries);
-        let mut configs = Configurations::new(0, Membership::with_voters(voters));
+        let log = RaftLog::from_durable(base.0, base.1, entries);
         for entry in log.entries() {
             if let EntryPayload::Membership(membership) = &entry.payload {
                 configs.push(entry.index, membership.clone());
             }
         }
-        let commit = durable.commit.min(log.last_index());
+        let commit = durable.commit.max(base.0).min(log.last_index());
         // Entries are written before the hard state, so a crash in between can leave entries
         // of a newer term than the one recorded: the recorded vote is then from an older term
         // and must not count in this one.
@@ -280,8 +344,11 @@ impl<R: Reducer> Node<R> {
             persisted_commit: commit,
             role: Role::Follower,
             leader: None,
-            commit: 0,
-            machine: Machine::new(),
+            commit: base.0,
+            machine,
+            snapshot: durable.snapshot,
+            incoming: None,
+            applied_bytes: 0,
             votes: Vec::new(),
             peers: Vec::new(),
             match_scratch: Vec::new(),
@@ -296,7 +363,7 @@ impl<R: Reducer> Node<R> {
         };
         node.reset_election_timer(now);
         node.advance_commit(commit);
-        node
+        Ok(node)
     }
 
     /// Handles one message addressed to this node. Messages for another node, or that make no
@@ -343,6 +410,13 @@ impl<R: Reducer> Node<R> {
                 self.handle_propose(from, term, request, action)
             }
             MessageBody::ProposeRejected { request } => self.handle_propose_rejected(request),
+            MessageBody::InstallSnapshot { index, term, membership, offset, total, data } => {
+                let snapshot = (index, term, membership);
+                self.handle_install_snapshot(now, from, snapshot, offset, total, data)
+            }
+            MessageBody::SnapshotAck { index, received, resend } => {
+                self.handle_snapshot_ack(from, index, received, resend)
+            }
             MessageBody::JoinRequest { .. } => {}
         }
     }
@@ -429,6 +503,16 @@ impl<R: Reducer> Node<R> {
 
     fn is_voter(&self) -> bool {
         self.configs.latest().is_voter(self.config.id)
+    }
+
+    /// Whether this node may start an election: it votes in the configuration in force, or it
+    /// voted in the committed one and its removal has not committed yet. The second case is the
+    /// leader that removed itself and lost leadership before the removal committed: the others
+    /// may lack the removal entry, so none of them can win without its vote, and it alone can
+    /// finish the change (it counts only the votes of the configuration in force, as any
+    /// candidate does, then steps down once the removal commits).
+    fn may_campaign(&self) -> bool {
+        self.is_voter() || self.configs.at(self.commit).is_voter(self.config.id)
     }
 
     /// Queues a message. Every durable change not yet emitted is emitted first: this is the one

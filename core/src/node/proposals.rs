@@ -241,6 +241,26 @@ impl<R: Reducer> Node<R> {
         }
     }
 
+    /// A snapshot up to an entry of `term` replaced the state: the session table tells which
+    /// pending proposals it applied, and those forwarded before `term` can no longer commit.
+    pub(super) fn settle_proposals_after_snapshot(&mut self, term: Term) {
+        self.proposals.invalidate_provisional();
+        let known: Vec<(RequestId, Outcome<R>)> = self
+            .proposals
+            .pending
+            .iter()
+            .filter_map(|(request, _)| match self.machine.earlier_result(request) {
+                Earlier::Applied(index, output) => Some((request, Ok((index, output.clone())))),
+                Earlier::TooOld => Some((request, Err(ProposalError::TimedOut))),
+                Earlier::Unknown => None,
+            })
+            .collect();
+        for (request, result) in known {
+            self.settle_proposal(request, result);
+        }
+        self.settle_proposals_older_than(term);
+    }
+
     pub(super) fn expire_proposals(&mut self, now: Millis) {
         while let Some(&(deadline, request)) = self.proposals.deadlines.front() {
             if deadline > now {

@@ -3,6 +3,7 @@
 //! progress, and how the commit index advances and committed entries are applied.
 use super::{Event, Node, Output, Role};
 use crate::machine::Applied;
+use crate::progress::ReplicationState;
 use crate::{
     Entry, EntryPayload, LogIndex, MessageBody, Millis, NodeId, ProposalError, Reducer, Term,
 };
@@ -36,6 +37,9 @@ impl<R: Reducer> Node<R> {
         {
             sent = true;
         }
+        if self.peers[peer].state == ReplicationState::Snapshot {
+            sent |= self.send_snapshot_chunks(peer);
+        }
         let progress = &self.peers[peer];
         if !sent && self.commit.min(progress.match_index) > progress.commit_sent {
             self.send_heartbeat(peer);
@@ -53,12 +57,15 @@ impl<R: Reducer> Node<R> {
     }
 
     /// Sends `peer` one append starting at its next index, possibly with no entries (then it
-    /// probes whether the follower really holds everything before). Returns false if the log
-    /// no longer knows the entry before the next index.
+    /// probes whether the follower really holds everything before). If the log no longer
+    /// knows the entry before the next index, switches `peer` to the snapshot and returns false.
     fn send_append(&mut self, peer: usize) -> bool {
         let progress = &self.peers[peer];
         let prev_index = progress.next_index - 1;
-        let Some(prev_term) = self.log.term_at(prev_index) else { return false };
+        let Some(prev_term) = self.log.term_at(prev_index) else {
+            self.start_snapshot(peer);
+            return false;
+        };
         let entries = self.log.slice_from(progress.next_index, self.config.max_entries_per_append);
         let last = prev_index + entries.len() as LogIndex;
         let body = MessageBody::Append {
@@ -147,7 +154,12 @@ impl<R: Reducer> Node<R> {
         if !self.peers[peer].is_current_rejection(rejected_index) {
             return;
         }
-        let (matching, _) = self.log.last_at_or_below(hint_index.min(rejected_index), hint_term);
+        let hint_index = hint_index.min(rejected_index);
+        let matching = if hint_index < self.log.base_index() {
+            hint_index // behind the compacted part: the next append turns into the snapshot
+        } else {
+            self.log.last_at_or_below(hint_index, hint_term).0
+        };
         self.peers[peer].probe_from((matching + 1).min(rejected_index.max(1)));
         self.needs_flush = true;
     }
@@ -172,7 +184,8 @@ impl<R: Reducer> Node<R> {
         let progress = &mut self.peers[peer];
         progress.heartbeat_answered(self.config.max_inflight_appends);
         let last_index = self.log.last_index();
-        if progress.match_index < last_index && progress.next_index > last_index {
+        let lost = progress.match_index < last_index && progress.next_index > last_index;
+        if lost && progress.state != ReplicationState::Snapshot {
             // Everything was sent, yet the follower is behind: an append was lost. An empty
             // append makes the follower say where it stands (a rejection starts a probe).
             self.send_append(peer);
@@ -214,6 +227,7 @@ impl<R: Reducer> Node<R> {
         }
         self.needs_flush = true;
         while self.machine.applied < self.commit {
+            self.count_applied_bytes(self.machine.applied + 1);
             let Some(entry) = self.log.entry(self.machine.applied + 1) else { break };
             let applied = self.machine.apply(entry);
             let request = entry.request();
@@ -240,5 +254,6 @@ impl<R: Reducer> Node<R> {
             }
             self.settle_proposals_older_than(term);
         }
+        self.maybe_compact();
     }
 }

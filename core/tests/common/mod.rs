@@ -41,6 +41,8 @@ pub struct Cluster {
     pub applied: BTreeMap<NodeId, Vec<(LogIndex, KvAction)>>,
     /// `Event::ProposalOutcome` per proposing node, in arrival order.
     pub outcomes: BTreeMap<NodeId, Vec<(RequestId, Outcome)>>,
+    /// Every other event, by node, in order.
+    pub events: Vec<(NodeId, Event<Kv>)>,
     /// Messages delivered so far.
     pub delivered: Vec<Message<KvAction>>,
     network: VecDeque<Message<KvAction>>,
@@ -100,6 +102,7 @@ impl Cluster {
             traces: ids.iter().map(|&id| (id, Vec::new())).collect(),
             applied: ids.iter().map(|&id| (id, Vec::new())).collect(),
             outcomes: ids.iter().map(|&id| (id, Vec::new())).collect(),
+            events: Vec::new(),
             delivered: Vec::new(),
             network: VecDeque::new(),
             cut: BTreeSet::new(),
@@ -121,13 +124,20 @@ impl Cluster {
 
     /// Starts node `id` with no configuration: it waits to be added.
     pub fn spawn(&mut self, id: NodeId) {
+        self.spawn_with(Config::new(id));
+    }
+
+    /// [`spawn`](Self::spawn) with a given configuration.
+    pub fn spawn_with(&mut self, config: Config) {
+        let id = config.id;
+        self.configs.insert(id, config);
         self.add(id, |config, seed, now| Node::new(config, &[], seed, now));
     }
 
     fn add(&mut self, id: NodeId, start: impl FnOnce(Config, u64, Millis) -> Node<Kv>) {
         assert!(!self.ids.contains(&id), "node {id} exists");
         self.ids.push(id);
-        self.configs.insert(id, Config::new(id));
+        self.configs.entry(id).or_insert_with(|| Config::new(id));
         self.initial.insert(id, Vec::new());
         self.disks.insert(id, DurableState::default());
         self.traces.insert(id, Vec::new());
@@ -216,7 +226,7 @@ impl Cluster {
                 Output::Event(Event::ProposalOutcome { request, result }) => {
                     self.outcomes.get_mut(&id).unwrap().push((request, result));
                 }
-                Output::Event(_) => {}
+                Output::Event(event) => self.events.push((id, event)),
             }
         }
     }
@@ -282,6 +292,32 @@ impl Cluster {
             self.settle();
         }
         self.now = end;
+    }
+
+    /// Lets `ms` of virtual time pass and fires the timers due, without delivering anything
+    /// (for tests that deliver by hand).
+    pub fn tick(&mut self, ms: Millis) {
+        self.now += ms;
+        let now = self.now;
+        for node in self.nodes.values_mut() {
+            if node.poll_timeout().is_some_and(|t| t <= now) {
+                node.handle_timeout(now);
+            }
+        }
+        self.drain_all();
+    }
+
+    /// Proposes `count` writes at the leader, settling every `batch`; returns the next seq.
+    pub fn write_many(&mut self, client: u64, first_seq: u64, count: u64, batch: u64) -> u64 {
+        for seq in first_seq..first_seq + count {
+            let leader = self.leader().expect("a leader");
+            self.propose(leader, req(client, seq), write(seq, seq)).expect("the leader accepts");
+            if (seq - first_seq + 1) % batch.max(1) == 0 {
+                self.settle();
+            }
+        }
+        self.settle();
+        first_seq + count
     }
 
     /// Runs until some node leads, for at most `limit` ms; returns it.
@@ -412,5 +448,77 @@ impl Cluster {
     /// Whether a message is an append (used by drop filters).
     pub fn is_append(message: &Message<KvAction>) -> bool {
         matches!(message.body, MessageBody::Append { .. })
+    }
+}
+
+/// The last index a durable image holds, in its log or its snapshot.
+pub fn durable_last_index(disk: &DurableState<KvAction>) -> LogIndex {
+    let snapshot = disk.snapshot.as_ref().map_or(0, |s| s.index);
+    disk.entries.last().map_or(snapshot, |e| e.index.max(snapshot))
+}
+
+/// Replays each node's trace: every vote granted, every append or snapshot acknowledged and
+/// every term a message carries must already be on the node's disk when the message is queued;
+/// and every commit index written must cover only entries already on disk (or in its snapshot),
+/// and the right ones (those the cluster committed in the end).
+pub fn assert_durability_rule(c: &Cluster) {
+    let committed: BTreeMap<LogIndex, Entry<KvAction>> = c
+        .nodes
+        .values()
+        .max_by_key(|n| n.status().commit)
+        .map(|n| {
+            let commit = n.status().commit;
+            n.log().iter().filter(|e| e.index <= commit).map(|e| (e.index, e.clone())).collect()
+        })
+        .unwrap_or_default();
+    for (id, trace) in &c.traces {
+        let mut disk = DurableState::<KvAction>::default();
+        for item in trace {
+            match item {
+                Traced::Persist(write) => {
+                    disk.apply(write);
+                    if let Persist::HardState { commit, .. } = write {
+                        assert!(
+                            *commit <= durable_last_index(&disk),
+                            "node {id}: commit {commit} written before its entries"
+                        );
+                        for entry in disk.entries.iter().take_while(|e| e.index <= *commit) {
+                            if let Some(expected) = committed.get(&entry.index) {
+                                assert_eq!(
+                                    entry, expected,
+                                    "node {id}: commit {commit} covers other entries"
+                                );
+                            }
+                        }
+                    }
+                }
+                Traced::Send(m) => {
+                    if let MessageBody::VoteResponse { pre_vote: false, granted: true } = m.body {
+                        assert_eq!(
+                            (disk.term, disk.voted_for),
+                            (m.term, Some(m.to)),
+                            "node {id}: vote before its write"
+                        );
+                    }
+                    if let MessageBody::AppendAccepted { match_index } = m.body {
+                        assert!(
+                            durable_last_index(&disk) >= match_index,
+                            "node {id}: ack of {match_index} before its entries or snapshot"
+                        );
+                    }
+                    if !matches!(
+                        m.body,
+                        MessageBody::RequestVote { pre_vote: true, .. }
+                            | MessageBody::VoteResponse { pre_vote: true, .. }
+                    ) {
+                        assert!(
+                            m.term <= disk.term,
+                            "node {id}: term {} sent before it was written",
+                            m.term
+                        );
+                    }
+                }
+            }
+        }
     }
 }

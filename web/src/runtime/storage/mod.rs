@@ -254,6 +254,7 @@ impl DurableStore {
                 Some(first) => self.append(first.index, entries),
                 None => Ok(()),
             },
+            Persist::Snapshot { snapshot } => self.set_snapshot(snapshot.index, snapshot),
         }
     }
 
@@ -266,7 +267,8 @@ impl DurableStore {
         }
         let (term, voted_for, commit) =
             hard.map_or((0, None, 0), |h| (h.term, h.voted_for, h.commit));
-        Ok(DurableState { term, voted_for, commit, entries })
+        let snapshot = self.snapshot()?;
+        Ok(DurableState { term, voted_for, commit, snapshot, entries })
     }
 
     /// Every live entry, in index order, with the index of the first.
