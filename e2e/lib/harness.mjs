@@ -4,6 +4,7 @@
 //
 // Items are `{ id, name, timeoutMs, run(harness) }` modules (scenarios/ and bench/). `run`
 // returns the figures it measured, as `{ key: value }`, printed on the item's line.
+import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Chromium } from './cdp.mjs';
@@ -138,6 +139,10 @@ export async function main(items, prefix, { bench = false } = {}) {
   const harness = new Harness(options);
   let passed = 0;
   let failed = 0;
+  if (bench) {
+    // Figures measured while other work loads the machine are not comparable: say so up front.
+    console.log(`# ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at start`);
+  }
   try {
     await harness.setup();
     for (let round = 0; round < options.repeat; round++) {

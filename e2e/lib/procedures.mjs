@@ -78,7 +78,7 @@ export async function reelect(cluster, fault, { timeoutMs = 5_000 } = {}) {
   const start = Date.now();
   await fault(leader);
   const next = await waitForNewLeader(cluster, others, { oldTerm: term, timeoutMs });
-  return { oldLeader: leader, newLeader: next.leader, term: next.term, ms: Math.max(0, next.at - start) };
+  return { oldLeader: leader, newLeader: next.leader, term: next.term, ms: Math.max(0, Math.round(next.at - start)) };
 }
 
 /// The "snapshot" index the node inspector shows (the hook has none yet).

@@ -45,10 +45,11 @@ export class Tab {
     this.sessionId = undefined;
     this.console = [];
     this.closed = false;
-    /// The tab opened over this one while it is hidden (scenario 7).
-    this.cover = undefined;
-    /// When the last navigation or reload started (epoch ms).
+    /// Whether a tab opened over this one hides it (scenario 7).
+    this.covered = false;
+    /// When the last navigation or reload started, and when its node had started (epoch ms).
     this.loadStartedAt = undefined;
+    this.readyAt = undefined;
   }
 
   async attach() {
@@ -107,7 +108,8 @@ export class Tab {
   }
 
   async whenReady(timeoutMs) {
-    await waitFor(`${this.label}'s node to start`, () => this.state(), { timeoutMs, everyMs: 25 });
+    await waitFor(`${this.label}'s node to start`, () => this.state(), { timeoutMs, everyMs: 10 });
+    this.readyAt = Date.now();
     await this.evaluate(`(${installE2e})()`);
   }
 
@@ -172,20 +174,17 @@ export class Tab {
     return this.send('Page.setWebLifecycleState', { state: 'active' });
   }
 
-  /// Hides this tab the way a person does: another tab opened over it in its window. Checks that
-  /// the page really reports `hidden`.
+  /// Hides this tab the way a person does: opens another tab over it in its window (what a link
+  /// opened in a new tab does), then checks that the page really reports `hidden`.
   async hide() {
-    await this.browser.send('Target.activateTarget', { targetId: this.targetId });
-    const { targetId } = await this.browser.send('Target.createTarget', {
-      url: 'about:blank',
-      browserContextId: this.contextId,
-      newWindow: false,
+    // `window.open` needs a user gesture to get past the popup blocker; `userGesture` is one.
+    // (CDP's `Target.createTarget` would open the tab in whichever window was active last.)
+    const { exceptionDetails } = await this.send('Runtime.evaluate', {
+      expression: `window.__cover = window.open('about:blank', '_blank'); !!window.__cover`,
+      userGesture: true,
     });
-    this.cover = targetId;
-    const window = async (id) => (await this.browser.send('Browser.getWindowForTarget', { targetId: id })).windowId;
-    if ((await window(targetId)) !== (await window(this.targetId))) {
-      throw new Error(`${this.label}: the covering tab opened in another window`);
-    }
+    if (exceptionDetails) throw new Error(`${this.label}: cannot open a tab over it: ${exceptionDetails.text}`);
+    this.covered = true;
     await waitFor(`${this.label} to be hidden`, async () => (await this.evaluate('document.visibilityState')) === 'hidden', {
       timeoutMs: 2_000,
     });
@@ -193,10 +192,9 @@ export class Tab {
 
   /// Closes the covering tab: this one is shown again.
   async show() {
-    if (!this.cover) return;
-    await this.browser.send('Target.closeTarget', { targetId: this.cover });
-    this.cover = undefined;
-    await this.browser.send('Target.activateTarget', { targetId: this.targetId });
+    if (!this.covered) return;
+    await this.evaluate('window.__cover.close()');
+    this.covered = false;
     await waitFor(`${this.label} to be visible`, async () => (await this.evaluate('document.visibilityState')) === 'visible', {
       timeoutMs: 2_000,
     });
@@ -212,18 +210,25 @@ export class Tab {
   async close() {
     if (this.closed) return;
     this.closed = true;
-    if (this.cover) await this.browser.send('Target.closeTarget', { targetId: this.cover }).catch(() => {});
+    if (this.covered) await this.evaluate('window.__cover.close()').catch(() => {});
     await this.browser.send('Target.closeTarget', { targetId: this.targetId }).catch(() => {});
     this.browser.forget(this.sessionId);
   }
 
-  /// What a failure report shows of this tab: the node's state and the console's last lines.
+  /// What a failure report shows of this tab: the node's state, its timeline's last events and
+  /// the console's last lines.
   async report() {
     if (this.closed) return `--- ${this.label} (closed)\n${this.console.slice(-20).join('\n')}`;
-    const state = await Promise.race([
-      this.state().catch((error) => `unreadable: ${error.message}`),
-      new Promise((resolve) => setTimeout(() => resolve('unreadable: no answer in 2 s (frozen?)'), 2_000)),
-    ]);
-    return `--- ${this.label} state: ${JSON.stringify(state)}\n${this.console.slice(-40).join('\n')}`;
+    const read = (expression) =>
+      Promise.race([
+        this.evaluate(expression).catch((error) => `unreadable: ${error.message}`),
+        new Promise((resolve) => setTimeout(() => resolve('unreadable: no answer in 2 s (frozen?)'), 2_000)),
+      ]);
+    const state = await read(READ_STATE);
+    const timeline = await read(
+      `(window.flotilla?.timeline?.() ?? []).slice(-15).map((e) => \`\${(e.at / 1000).toFixed(3)} \${e.kind}: \${e.text}\`)`,
+    );
+    const events = Array.isArray(timeline) ? timeline.join('\n  ') : timeline;
+    return `--- ${this.label} state: ${JSON.stringify(state)}\n  timeline:\n  ${events}\n  console:\n${this.console.slice(-40).join('\n')}`;
   }
 }

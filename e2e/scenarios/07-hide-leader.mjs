@@ -23,7 +23,11 @@ export default {
     const { leader, term } = await form(cluster, TABS);
     const { nodeId } = await leader.state();
     const follower = cluster.tabs.find((tab) => tab !== leader);
+    // Proof that the hide is real: a main-thread timer of the page, which Chromium throttles to
+    // about 1 Hz in a hidden page (10 Hz when visible).
+    await leader.evaluate('window.__ticks = 0; window.__timer = setInterval(() => window.__ticks++, 100)');
     await leader.hide();
+    const hiddenAt = Date.now();
     const end = Date.now() + HIDDEN_MS;
     let appended = 0;
     while (Date.now() < end) {
@@ -33,9 +37,12 @@ export default {
       if ((await leader.evaluate('document.visibilityState')) !== 'hidden') throw new Error('the leader tab became visible');
       await sleep(CHECK_EVERY_MS);
     }
+    const timerHz = (await leader.evaluate('window.__ticks')) / ((Date.now() - hiddenAt) / 1000);
     await leader.show();
+    await leader.evaluate('clearInterval(window.__timer)');
+    if (timerHz > 3) throw new Error(`the hidden page's timers ran at ${timerHz.toFixed(1)} Hz: it was not throttled`);
     await cluster.waitForAgreement({ timeoutMs: 5_000 });
     await cluster.waitForSameLog({ timeoutMs: 10_000 });
-    return { hidden_s: HIDDEN_MS / 1000, appends_while_hidden: appended };
+    return { hidden_s: HIDDEN_MS / 1000, page_timer_hz: timerHz.toFixed(1), appends_while_hidden: appended };
   },
 };

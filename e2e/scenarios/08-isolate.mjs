@@ -43,6 +43,6 @@ export default {
     if (log.filter((post) => post.text.startsWith('majority ')).length !== 10) {
       throw new Error('appends committed by the majority are missing after the heal');
     }
-    return { new_leader_ms: next.at - isolatedAt, stranded: stranded ? Object.keys(stranded)[0] : 'pending' };
+    return { new_leader_ms: Math.round(next.at - isolatedAt), stranded: stranded ? Object.keys(stranded)[0] : 'pending' };
   },
 };
