@@ -1,9 +1,11 @@
 //! Raft's safety properties (Figure 3 of the paper), checked after every step of the
 //! simulation, plus the client-visible ones: commit indexes never go backwards, committed
-//! entries never disappear, and no acknowledged write is lost. Membership adds its own: only
-//! voters lead, each configuration in a log differs from the one before it by at most one voter
-//! (thesis section 4.1), and commits are backed by a majority of the leader's configuration
-//! (checked by the cluster, which sees every durable image).
+//! entries never disappear, and no acknowledged write is lost. Elections are checked against the
+//! durable votes: nobody votes twice in a term, and a leader holds the votes of a majority of
+//! the voters of its configuration (a learner's vote counts for nothing). Membership adds its
+//! own: each configuration in a log differs from the one before it by at most one voter (thesis
+//! section 4.1), and commits are backed by a majority of the leader's configuration (checked by
+//! the cluster, which sees every durable image).
 //!
 //! The checker keeps a global record of what it has seen (leaders per term, entries per
 //! (index, term), the committed and applied entry at each index) and compares each node's new
@@ -25,8 +27,10 @@ pub enum Violation {
     /// Log Matching (§5.3): entries with the same index and term hold the same command and
     /// are preceded by the same log.
     LogMismatch { node: NodeId, index: LogIndex, term: Term, detail: String },
-    /// Only voters win elections (a learner or a removed node never does).
-    LeaderNotVoter { node: NodeId, term: Term, voters: Vec<NodeId> },
+    /// A node's durable vote in a term changed.
+    VotedTwice { node: NodeId, term: Term, first: NodeId, second: NodeId },
+    /// A leader without the durable votes of a majority of its configuration's voters.
+    ElectedWithoutQuorum { node: NodeId, term: Term, voters: Vec<NodeId>, votes: Vec<NodeId> },
     /// Single-server changes: a configuration changes the voters of the one before it in the
     /// same log by at most one.
     ConfigJump { node: NodeId, index: LogIndex, from: Vec<NodeId>, to: Vec<NodeId> },
@@ -70,9 +74,13 @@ impl fmt::Display for Violation {
             Violation::LogMismatch { node, index, term, detail } => {
                 write!(f, "log matching: n{node} entry {index}@{term}: {detail}")
             }
-            Violation::LeaderNotVoter { node, term, voters } => {
-                write!(f, "n{node} leads term {term} but is not among the voters {voters:?}")
+            Violation::VotedTwice { node, term, first, second } => {
+                write!(f, "n{node} voted for n{first} and then n{second} in term {term}")
             }
+            Violation::ElectedWithoutQuorum { node, term, voters, votes } => write!(
+                f,
+                "n{node} leads term {term} with the votes of {votes:?} of voters {voters:?}"
+            ),
             Violation::ConfigJump { node, index, from, to } => write!(
                 f,
                 "n{node} configuration at {index} changes the voters from {from:?} to {to:?}"
@@ -169,6 +177,8 @@ pub struct Invariants {
     /// Proposals acknowledged as committed, by index, with the output they were answered.
     acks: HashMap<LogIndex, (RequestId, KvOutput)>,
     nodes: BTreeMap<NodeId, NodeView>,
+    /// Every durable vote: (voter, term) to candidate.
+    votes: HashMap<(NodeId, Term), NodeId>,
     /// The voters before any configuration entry (empty for a bootstrapped cluster).
     initial_voters: Vec<NodeId>,
 }
@@ -387,6 +397,43 @@ impl Invariants {
         }
     }
 
+    /// `node` made its vote for `candidate` in `term` durable: the only one it casts in the term.
+    pub fn vote_written(
+        &mut self,
+        node: NodeId,
+        term: Term,
+        candidate: NodeId,
+    ) -> Result<(), Violation> {
+        match *self.votes.entry((node, term)).or_insert(candidate) {
+            first if first != candidate => {
+                Err(Violation::VotedTwice { node, term, first, second: candidate })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `node` won the election of `term` in the configuration of `voters`: Election Safety,
+    /// and the durable votes of a majority of `voters` (its own counts if it is one of them; a
+    /// candidate writes its vote for itself before asking for any).
+    pub fn leader_elected(
+        &mut self,
+        node: NodeId,
+        term: Term,
+        voters: &[NodeId],
+    ) -> Result<(), Violation> {
+        self.leader_claimed(node, term)?;
+        let votes: Vec<NodeId> = voters
+            .iter()
+            .copied()
+            .filter(|&v| v == node || self.votes.get(&(v, term)) == Some(&node))
+            .collect();
+        if votes.len() <= voters.len() / 2 {
+            let voters = voters.to_vec();
+            return Err(Violation::ElectedWithoutQuorum { node, term, voters, votes });
+        }
+        Ok(())
+    }
+
     /// Election Safety, and Leader Completeness the first time a node is seen leading a term.
     fn check_leader(
         &mut self,
@@ -570,6 +617,30 @@ mod tests {
         let err =
             checker.check_node(&status(2, 3, Role::Leader, 0, 0), &[], None, ON_DISK).unwrap_err();
         assert_eq!(err, Violation::TwoLeaders { term: 3, first: 1, second: 2 });
+    }
+
+    #[test]
+    fn a_second_vote_in_a_term_is_caught() {
+        let mut checker = Invariants::new(&[]);
+        checker.vote_written(1, 4, 2).unwrap();
+        checker.vote_written(1, 4, 2).unwrap();
+        checker.vote_written(1, 5, 3).unwrap();
+        let err = checker.vote_written(1, 4, 3);
+        assert_eq!(err, Err(Violation::VotedTwice { node: 1, term: 4, first: 2, second: 3 }));
+    }
+
+    #[test]
+    fn a_leader_needs_the_votes_of_a_majority_of_its_voters() {
+        let mut checker = Invariants::new(&[]);
+        checker.vote_written(2, 3, 1).unwrap();
+        checker.leader_elected(1, 3, &[1, 2, 3]).unwrap();
+        // A learner's vote (4) counts for nothing, nor does the candidate's own if it is not a
+        // voter.
+        checker.vote_written(4, 6, 5).unwrap();
+        checker.vote_written(2, 6, 5).unwrap();
+        let err = checker.leader_elected(5, 6, &[1, 2, 3]);
+        let (voters, votes) = (vec![1, 2, 3], vec![2]);
+        assert_eq!(err, Err(Violation::ElectedWithoutQuorum { node: 5, term: 6, voters, votes }));
     }
 
     #[test]

@@ -538,16 +538,7 @@ impl Cluster {
                     });
                     if *role == Role::Leader {
                         stats.leaders_elected += 1;
-                        // Only voters win elections: a learner or a removed node never does.
-                        let voters = node.membership().voters();
-                        invariants.leader_claimed(id, *term).and_then(|()| match voters {
-                            v if v.contains(&id) => Ok(()),
-                            v => Err(Violation::LeaderNotVoter {
-                                node: id,
-                                term: *term,
-                                voters: v.to_vec(),
-                            }),
-                        })
+                        invariants.leader_elected(id, *term, node.membership().voters())
                     } else {
                         Ok(())
                     }
@@ -646,6 +637,11 @@ impl Cluster {
             self.trace.line(now, || format!("n{id} persisted {what}"));
         }
         let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
+        if let Persist::HardState { term, voted_for: Some(candidate), .. } = &write {
+            if let Err(violation) = self.invariants.vote_written(id, *term, *candidate) {
+                self.violation.get_or_insert((now, violation));
+            }
+        }
         if let Persist::Entries { entries } = &write {
             let host = &mut self.hosts[index];
             let term = host.entries_terms.pop_front().expect("one term per queued write");
