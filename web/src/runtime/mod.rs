@@ -57,7 +57,7 @@ use crate::transport::room_url;
 use crate::view::{ClusterView, Command, TimelineEvent, TimelineKind};
 use driver::{Driver, Identity, Input};
 use net::{MeshNet, NetEvent, Network};
-use settings::VIEW_EVERY_MS;
+use settings::{VIEW_COST_FACTOR, VIEW_EVERY_MS, VIEW_SLOWEST_MS};
 use storage::identity::{self as claim, Origin};
 use storage::DurableStore;
 use ticker::{now, Ticker};
@@ -139,6 +139,7 @@ impl Runtime {
             frame: RefCell::new(None),
             frame_pending: Cell::new(false),
             last_view: Cell::new(f64::NEG_INFINITY),
+            render_cost: Rc::new(Cell::new(0.0)),
             pagehide: RefCell::new(None),
             identity: RefCell::new(None),
         });
@@ -190,6 +191,8 @@ pub(crate) struct Shared {
     frame: RefCell<Option<FrameCallback>>,
     frame_pending: Cell<bool>,
     last_view: Cell<f64>,
+    /// What rendering a view costs the main thread (ms, a moving average).
+    render_cost: Rc<Cell<f64>>,
     pagehide: RefCell<Option<EventListener>>,
     /// Answers other tabs asking whether this node id is taken, for as long as we run.
     identity: RefCell<Option<claim::Identity>>,
@@ -244,7 +247,9 @@ impl Shared {
     fn render(self: &Rc<Self>) {
         self.frame_pending.set(false);
         let at = now();
-        if at - self.last_view.get() < VIEW_EVERY_MS {
+        let every =
+            (VIEW_COST_FACTOR * self.render_cost.get()).clamp(VIEW_EVERY_MS, VIEW_SLOWEST_MS);
+        if at - self.last_view.get() < every {
             return self.request_frame();
         }
         let built = {
@@ -258,6 +263,11 @@ impl Shared {
         self.last_view.set(at);
         // No borrow is held: the UI may send commands from inside this call.
         self.on_view.emit(view);
+        // Yew renders on a microtask queued by `emit`; this one runs after it.
+        let cost = self.render_cost.clone();
+        spawn_local(async move {
+            cost.set(0.7 * cost.get() + 0.3 * (now() - at));
+        });
         if again {
             self.request_frame();
         }
