@@ -76,9 +76,24 @@ export class Cluster {
     return { leader: tabs[states.indexOf(lead)], term: lead.term, states };
   }
 
-  /// Waits for `agreement` among `tabs`.
-  waitForAgreement({ timeoutMs, tabs = this.tabs, what = 'one leader followed by every tab, every tab a voter' }) {
-    return waitFor(what, () => this.agreement(tabs), { timeoutMs, describe: () => this.summary(tabs) });
+  /// Waits for `agreement` among `tabs`, holding unchanged (same leader and term) for at least
+  /// `stableMs`.
+  async waitForAgreement({ timeoutMs, tabs = this.tabs, stableMs = 0, what = 'one leader followed by every tab, every tab a voter' }) {
+    const describe = () => this.summary(tabs);
+    let since;
+    let held;
+    return waitFor(
+      stableMs ? `${what}, for ${stableMs} ms` : what,
+      async () => {
+        const now = await this.agreement(tabs);
+        if (!now || now.leader !== held?.leader || now.term !== held?.term) {
+          since = Date.now();
+          held = now;
+        }
+        return now && Date.now() - since >= stableMs ? now : null;
+      },
+      { timeoutMs, describe },
+    );
   }
 
   /// The tab that currently leads (by its own account), or `undefined`.

@@ -70,6 +70,11 @@ export async function waitForNewLeader(cluster, tabs, { oldTerm, timeoutMs }) {
   );
 }
 
+/// How long an agreement must hold before the next fault of a series. Membership changes trail
+/// an election by a few membership rounds (100 ms each): a fault that hits the new leader while
+/// it still removes or admits a tab measures two faults at once, not one.
+export const SETTLE_MS = 500;
+
 /// Knocks out the agreed leader with `fault(leaderTab)` (close it, freeze it, ...) and times the
 /// next leader among the other tabs: ms from just before the fault to the new leader's election.
 export async function reelect(cluster, fault, { timeoutMs = 5_000 } = {}) {
@@ -105,20 +110,30 @@ export async function closeLeaderRounds(cluster, rounds, writers = undefined) {
     times.push(ms);
     const [fresh] = await cluster.open(1);
     if (writers) await writers.start([fresh], { inFlight: 2 });
-    await cluster.waitForAgreement({ timeoutMs: 10_000 });
+    await cluster.waitForAgreement({ timeoutMs: 10_000, stableMs: SETTLE_MS });
   }
   return times;
 }
 
-/// Freezes the leader's tab `rounds` times; each time, once a new leader is elected, unfreezes
-/// it and waits until it follows again. Returns the time to each new leader (ms).
-export async function freezeLeaderRounds(cluster, rounds) {
+/// The two ways to freeze a tab (see `Tab.pause` and `Tab.freeze`).
+export const FREEZES = {
+  /// The UI's Pause: silent, the others must wait out their election timeout.
+  pause: { freeze: (tab) => tab.pause(), thaw: (tab) => tab.resume() },
+  /// DevTools' lifecycle "frozen": Chromium closes the page's connections.
+  lifecycle: { freeze: (tab) => tab.freeze(), thaw: (tab) => tab.unfreeze() },
+};
+
+/// Freezes the leader's tab `rounds` times, the `FREEZES` way `how`; each time, once a new
+/// leader is elected, thaws it and waits until it follows again. Returns the time to each new
+/// leader (ms).
+export async function freezeLeaderRounds(cluster, rounds, how = 'pause') {
+  const { freeze, thaw } = FREEZES[how];
   const times = [];
   for (let round = 0; round < rounds; round++) {
-    const { oldLeader, ms } = await reelect(cluster, (leader) => leader.freeze());
+    const { oldLeader, ms } = await reelect(cluster, freeze);
     times.push(ms);
-    await oldLeader.unfreeze();
-    await cluster.waitForAgreement({ timeoutMs: 10_000 });
+    await thaw(oldLeader);
+    await cluster.waitForAgreement({ timeoutMs: 10_000, stableMs: SETTLE_MS });
   }
   return times;
 }

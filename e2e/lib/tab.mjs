@@ -164,14 +164,28 @@ export class Tab {
     if (!found) throw new Error(`${this.label}: no #${id} control in the UI`);
   }
 
-  /// The DevTools "frozen" lifecycle state: no tasks, no timers (in the page and its workers);
-  /// incoming data-channel messages wait, as in a frozen process.
+  /// The DevTools "frozen" lifecycle state: no tasks and no timers in the page and its workers.
+  /// Chromium 156 also closes a frozen page's WebSocket ("Page entered Back-Forward Cache") and
+  /// its peer connections, so the other tabs see this one leave: a freeze with a goodbye.
   freeze() {
     return this.send('Page.setWebLifecycleState', { state: 'frozen' });
   }
 
   unfreeze() {
     return this.send('Page.setWebLifecycleState', { state: 'active' });
+  }
+
+  /// The UI's Pause button: the node stops ticking and holds its input, its channels stay open,
+  /// as a stopped process would. A freeze without a goodbye: the others notice only by timeout.
+  async pause() {
+    await this.click('pause');
+    if (!(await this.state()).paused) throw new Error(`${this.label}: the Pause button did not pause`);
+  }
+
+  /// The same button resumes.
+  async resume() {
+    await this.click('pause');
+    if ((await this.state()).paused) throw new Error(`${this.label}: the Pause button did not resume`);
   }
 
   /// Hides this tab the way a person does: opens another tab over it in its window (what a link
@@ -200,9 +214,14 @@ export class Tab {
     });
   }
 
-  /// A PNG of the page as it is drawn.
-  async screenshot() {
+  /// A PNG of the page laid out at `width`×`height` CSS pixels (the window's own size leaves
+  /// less than its height to the page).
+  async screenshot({ width = 1280, height = 800 } = {}) {
+    await this.send('Emulation.setDeviceMetricsOverride', { width, height, deviceScaleFactor: 1, mobile: false });
+    // Two animation frames: the app lays out for the new size and paints.
+    await this.evaluate('new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))');
     const { data } = await this.send('Page.captureScreenshot', { format: 'png' });
+    await this.send('Emulation.clearDeviceMetricsOverride');
     return Buffer.from(data, 'base64');
   }
 

@@ -15,10 +15,12 @@ export default {
     for (let i = 0; i < 20; i++) await leader.append(`before ${i}`);
     const follower = cluster.tabs.find((tab) => tab !== leader);
     const before = await follower.state();
-    const reloading = follower.reload();
     // Committed while the follower is away (or restarting): it must catch up on these.
-    for (let i = 0; i < 20; i++) await leader.append(`during ${i}`);
-    await reloading;
+    const appending = (async () => {
+      for (let i = 0; i < 20; i++) await leader.append(`during ${i}`);
+    })();
+    appending.catch(() => {}); // Rethrown by the `await` below; not an unhandled rejection meanwhile.
+    await follower.reload();
     const restarted = await follower.state();
     if (restarted.nodeId !== before.nodeId) {
       throw new Error(`the reload changed the node id: ${before.nodeId} -> ${restarted.nodeId}`);
@@ -28,9 +30,11 @@ export default {
       throw new Error(`restarted with last index ${restarted.lastIndex}, below its commit ${before.commit} before`);
     }
     await cluster.waitForAgreement({ timeoutMs: 10_000 });
+    const backMs = Date.now() - follower.loadStartedAt;
+    await appending;
     const log = await cluster.waitForSameLog({ timeoutMs: 10_000 });
     const during = log.filter((post) => post.text.startsWith('during ')).length;
     if (during !== 20) throw new Error(`${during} of the 20 appends made during the reload are in the log`);
-    return { back_ms: Date.now() - follower.loadStartedAt, restored_index: restarted.lastIndex };
+    return { back_ms: backMs, restored_index: restarted.lastIndex };
   },
 };
