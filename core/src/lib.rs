@@ -106,7 +106,9 @@ pub mod storage;
 pub use machine::SESSION_WINDOW;
 pub use membership::{Change, Membership, MembershipError};
 pub use message::{Entry, EntryPayload, Message, MessageBody, RequestId};
-pub use node::{Config, Event, Node, Output, ProposalError, ReplicationState, Role, Status};
+pub use node::{
+    Config, Event, Node, Output, ProposalError, ReplicationState, Role, Status, TransferError,
+};
 pub use reducer::Reducer;
 pub use storage::{DurableState, Persist, RestoreError, Snapshot};
 

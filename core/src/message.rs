@@ -61,6 +61,9 @@ pub enum MessageBody<A> {
         pre_vote: bool,
         last_index: LogIndex,
         last_term: Term,
+        /// The candidate campaigns because the leader handed leadership over (`TimeoutNow`):
+        /// voters answer even while they hear from that leader.
+        transfer: bool,
     },
     /// The answer to `RequestVote`. A granted pre-vote echoes the requested term.
     VoteResponse {
@@ -123,6 +126,8 @@ pub enum MessageBody<A> {
         received: u64,
         resend: bool,
     },
+    /// Leadership transfer: the leader tells a voter whose log is up to date to campaign now.
+    TimeoutNow,
     /// `node` asks to join the cluster. Any member takes it: a follower forwards it to the
     /// leader, which adds `node` as a learner. Terms play no part (the sender may know none).
     JoinRequest {

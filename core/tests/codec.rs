@@ -4,11 +4,16 @@
 use flotilla_core::codec::{decode, encode, DecodeError, MAGIC, VERSION};
 use flotilla_core::reducers::kv::KvAction;
 use flotilla_core::reducers::shared_log::Post;
-use flotilla_core::{Entry, EntryPayload, Message, MessageBody, RequestId};
+use flotilla_core::{Entry, EntryPayload, Membership, Message, MessageBody, RequestId};
 
 fn every_body() -> Vec<MessageBody<KvAction>> {
     let request = RequestId { client: 3, seq: 99 };
     let entries = vec![
+        Entry {
+            term: 2,
+            index: 4,
+            payload: EntryPayload::Membership(Membership::with_voters(&[1])),
+        },
         Entry { term: 2, index: 5, payload: EntryPayload::Noop },
         Entry {
             term: 2,
@@ -20,15 +25,26 @@ fn every_body() -> Vec<MessageBody<KvAction>> {
         },
     ];
     vec![
-        MessageBody::RequestVote { pre_vote: true, last_index: 10, last_term: 3 },
+        MessageBody::RequestVote { pre_vote: true, last_index: 10, last_term: 3, transfer: false },
         MessageBody::VoteResponse { pre_vote: false, granted: true },
-        MessageBody::Append { prev_index: 4, prev_term: 2, commit: 3, entries },
+        MessageBody::Append { prev_index: 3, prev_term: 2, commit: 3, entries },
         MessageBody::AppendAccepted { match_index: u64::MAX },
         MessageBody::AppendRejected { rejected_index: 9, hint_index: 4, hint_term: 1 },
         MessageBody::Heartbeat { commit: 12 },
         MessageBody::HeartbeatResponse,
         MessageBody::Propose { request, action: KvAction::Write { key: 1, value: 2 } },
         MessageBody::ProposeRejected { request },
+        MessageBody::InstallSnapshot {
+            index: 40,
+            term: 3,
+            membership: Membership::with_voters(&[1, 2, 3]),
+            offset: 1024,
+            total: 4096,
+            data: vec![7; 1024],
+        },
+        MessageBody::SnapshotAck { index: 40, received: 2048, resend: true },
+        MessageBody::TimeoutNow,
+        MessageBody::JoinRequest { node: 4 },
     ]
 }
 

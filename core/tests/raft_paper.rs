@@ -111,7 +111,12 @@ fn section_5_2_a_node_grants_at_most_one_vote_per_term() {
             from,
             3,
             1,
-            MessageBody::RequestVote { pre_vote: false, last_index: 0, last_term: 0 },
+            MessageBody::RequestVote {
+                pre_vote: false,
+                last_index: 0,
+                last_term: 0,
+                transfer: false,
+            },
         )
     };
     node.handle_message(0, ask(1));

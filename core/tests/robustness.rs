@@ -21,7 +21,7 @@ impl Gen {
 
     /// Mostly small numbers (the interesting ones), sometimes the extremes.
     fn number(&mut self) -> u64 {
-        match self.next() % 12 {
+        match self.next() % 13 {
             0 => u64::MAX - self.next() % 3,
             1 => self.next(),
             _ => self.next() % 12,
@@ -66,11 +66,12 @@ impl Gen {
 
     fn body(&mut self) -> MessageBody<KvAction> {
         let request = RequestId { client: self.number(), seq: self.number() };
-        match self.next() % 12 {
+        match self.next() % 13 {
             0 => MessageBody::RequestVote {
                 pre_vote: self.flag(),
                 last_index: self.number(),
                 last_term: self.number(),
+                transfer: self.flag(),
             },
             1 => MessageBody::VoteResponse { pre_vote: self.flag(), granted: self.flag() },
             2 => MessageBody::Append {
@@ -89,6 +90,7 @@ impl Gen {
             6 => MessageBody::HeartbeatResponse,
             7 => MessageBody::Propose { request, action: KvAction::Read { key: 0 } },
             8 => MessageBody::JoinRequest { node: self.number() },
+            11 => MessageBody::TimeoutNow,
             9 => MessageBody::InstallSnapshot {
                 index: self.number(),
                 term: self.number(),

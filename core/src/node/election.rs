@@ -63,8 +63,8 @@ impl<R: Reducer> Node<R> {
         use MessageBody::*;
         if term > self.term {
             match body {
-                RequestVote { pre_vote, .. } => {
-                    if self.in_lease(now, *pre_vote) {
+                RequestVote { pre_vote, transfer, .. } => {
+                    if !transfer && self.in_lease(now, *pre_vote) {
                         return false;
                     }
                     // A pre-vote asks about a future term: answering it must not move ours.
@@ -112,9 +112,9 @@ impl<R: Reducer> Node<R> {
             self.votes.clear();
             self.reset_election_timer(now);
             self.set_role(Role::PreCandidate, None);
-            self.request_votes(now, true);
+            self.request_votes(now, true, false);
         } else {
-            self.start_election(now);
+            self.start_election(now, false);
         }
     }
 
@@ -143,17 +143,18 @@ impl<R: Reducer> Node<R> {
         }
     }
 
-    fn start_election(&mut self, now: Millis) {
+    /// Campaigns in the next term; `transfer` when the leader asked for it (`TimeoutNow`).
+    pub(super) fn start_election(&mut self, now: Millis, transfer: bool) {
         self.term += 1;
         self.voted_for = Some(self.config.id);
         self.hard_state_dirty = true;
         self.votes.clear();
         self.reset_election_timer(now);
         self.set_role(Role::Candidate, None);
-        self.request_votes(now, false);
+        self.request_votes(now, false, transfer);
     }
 
-    fn request_votes(&mut self, now: Millis, pre_vote: bool) {
+    fn request_votes(&mut self, now: Millis, pre_vote: bool, transfer: bool) {
         let term = if pre_vote { self.term.saturating_add(1) } else { self.term };
         let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
         for i in 0..self.configs.latest().voters().len() {
@@ -162,7 +163,7 @@ impl<R: Reducer> Node<R> {
                 self.send(
                     voter,
                     term,
-                    MessageBody::RequestVote { pre_vote, last_index, last_term },
+                    MessageBody::RequestVote { pre_vote, last_index, last_term, transfer },
                 );
             }
         }
@@ -217,7 +218,7 @@ impl<R: Reducer> Node<R> {
         let refused = self.votes.len() - granted;
         if granted >= self.quorum() {
             if pre_vote {
-                self.start_election(now);
+                self.start_election(now, false);
             } else {
                 self.become_leader(now);
             }
@@ -234,6 +235,7 @@ impl<R: Reducer> Node<R> {
         }
         self.votes.clear();
         self.peers.clear();
+        self.transfer = None;
         self.reset_election_timer(now);
         if leader.is_some() {
             self.leader_contact = now;

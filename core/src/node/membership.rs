@@ -50,6 +50,9 @@ impl<R: Reducer> Node<R> {
         if self.log.term_at(self.commit) != Some(self.term) {
             return Some(MembershipError::TermNotCommitted);
         }
+        if self.transferring() {
+            return Some(MembershipError::TransferInProgress);
+        }
         None
     }
 

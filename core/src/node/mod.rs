@@ -13,6 +13,7 @@ mod pending;
 mod proposals;
 mod replication;
 mod snapshots;
+mod transfer;
 
 use crate::log::RaftLog;
 use crate::machine::Machine;
@@ -31,6 +32,7 @@ use core::fmt;
 use proposals::Proposals;
 
 pub use crate::progress::ReplicationState;
+pub use transfer::TransferError;
 
 /// Tuning of one node. Build it with [`Config::new`] and adjust fields as needed.
 #[derive(Clone, Debug)]
@@ -120,6 +122,9 @@ pub enum ProposalError<J> {
     LeaderChanged,
     /// The method refused the intent; nothing was proposed.
     Rejected(J),
+    /// The leader is handing leadership over: nothing was proposed; retry once a leader
+    /// (this one or the next) takes proposals again.
+    TransferInProgress,
     /// No outcome within `Config::proposal_timeout` (or the request was older than the
     /// deduplication window): it may or may not take effect.
     TimedOut,
@@ -133,6 +138,9 @@ impl<J: fmt::Display> fmt::Display for ProposalError<J> {
                 write!(f, "the leader changed and the proposal was dropped before committing")
             }
             Self::Rejected(why) => write!(f, "the proposal was rejected: {why}"),
+            Self::TransferInProgress => {
+                write!(f, "a leadership transfer is in progress; the proposal was not sent")
+            }
             Self::TimedOut => write!(f, "the proposal timed out; its outcome is unknown"),
         }
     }
@@ -222,6 +230,8 @@ pub struct Node<R: Reducer> {
     /// Scratch space for computing the quorum's match index without allocating.
     match_scratch: Vec<LogIndex>,
     proposals: Proposals<R>,
+    /// Leader: a leadership transfer under way.
+    transfer: Option<transfer::Transfer>,
 
     // Timers, as absolute times in the runtime's milliseconds.
     /// The latest `now` an input brought: for work done in `poll_output`, which has no clock.
@@ -353,6 +363,7 @@ impl<R: Reducer> Node<R> {
             peers: Vec::new(),
             match_scratch: Vec::new(),
             proposals: Proposals::new(),
+            transfer: None,
             now,
             election_deadline: 0,
             heartbeat_deadline: 0,
@@ -389,7 +400,7 @@ impl<R: Reducer> Node<R> {
             }
         }
         match body {
-            MessageBody::RequestVote { pre_vote, last_index, last_term } => {
+            MessageBody::RequestVote { pre_vote, last_index, last_term, .. } => {
                 self.handle_request_vote(now, from, term, pre_vote, last_index, last_term)
             }
             MessageBody::VoteResponse { pre_vote, granted } => {
@@ -417,6 +428,7 @@ impl<R: Reducer> Node<R> {
             MessageBody::SnapshotAck { index, received, resend } => {
                 self.handle_snapshot_ack(from, index, received, resend)
             }
+            MessageBody::TimeoutNow => self.handle_timeout_now(now, from),
             MessageBody::JoinRequest { .. } => {}
         }
     }
@@ -433,6 +445,7 @@ impl<R: Reducer> Node<R> {
                 self.broadcast_heartbeats();
                 self.heartbeat_deadline = now.saturating_add(self.config.heartbeat_interval);
             }
+            self.expire_transfer(now);
         } else if now >= self.election_deadline {
             self.retry_join();
             self.campaign(now);
@@ -460,6 +473,7 @@ impl<R: Reducer> Node<R> {
             Role::Leader => self.heartbeat_deadline,
             _ => self.election_deadline,
         };
+        let role_timer = self.transfer.as_ref().map_or(role_timer, |t| t.deadline.min(role_timer));
         Some(self.proposals.next_deadline().map_or(role_timer, |d| d.min(role_timer)))
     }
 
@@ -569,7 +583,7 @@ impl<R: Reducer> Node<R> {
             // Now that followers have the latest commit index, a leader that committed its own
             // removal hands over (thesis section 4.2.2).
             if !self.is_voter() && self.configs.latest_index() <= self.commit {
-                self.become_follower(self.now, self.term, None);
+                self.hand_over();
             }
         }
         self.needs_flush = false;

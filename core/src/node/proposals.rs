@@ -92,6 +92,9 @@ impl<R: Reducer> Node<R> {
             return Ok(());
         }
         let Some(leader) = self.leader else { return Err(ProposalError::NoLeader) };
+        if self.transferring() {
+            return Err(ProposalError::TransferInProgress);
+        }
         self.refresh_provisional();
         let proposals = &mut self.proposals;
         if proposals.pending.contains(request) {
@@ -166,7 +169,7 @@ impl<R: Reducer> Node<R> {
         request: RequestId,
         action: R::Action,
     ) {
-        if self.role == Role::Leader && term == self.term {
+        if self.role == Role::Leader && term == self.term && !self.transferring() {
             self.proposals.fold_into_provisional(&action);
             self.append_action(request, action);
         } else {

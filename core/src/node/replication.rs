@@ -136,6 +136,9 @@ impl<R: Reducer> Node<R> {
         let Some(peer) = self.peers.iter_mut().find(|p| p.id == from) else { return };
         if peer.acknowledge(match_index) {
             self.maybe_commit();
+            if self.transfer.as_ref().is_some_and(|t| t.target == from) {
+                self.send_timeout_now_if_ready();
+            }
         }
         self.needs_flush = true;
     }

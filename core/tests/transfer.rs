@@ -1,0 +1,118 @@
+//! Leadership transfer (thesis section 3.10) and stepping down: the target is brought up to
+//! date, then campaigns at once past the others' leases; proposals pause meanwhile (refused at
+//! the leader, deferred to the next leader when forwarded); a transfer that cannot finish is
+//! abandoned after an election timeout; a leader that removes itself hands over the same way.
+mod common;
+
+use common::{req, write, Cluster};
+use flotilla_core::{Change, Config, MembershipError, ProposalError, Role, TransferError};
+
+#[test]
+fn section_3_10_transfer_to_an_up_to_date_voter_elects_it_at_once_despite_the_leases() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.propose(1, req(1, 1), write(1, 1)).unwrap();
+    c.settle();
+    let (term, start) = (c.term(1), c.now);
+    let now = c.now;
+    c.node_mut(1).transfer_leadership(now, 3).unwrap();
+    c.settle();
+    assert_eq!(c.leader(), Some(3), "no time passed: no timeout was involved");
+    assert_eq!(c.term(3), term + 1);
+    assert_eq!(c.role(1), Role::Follower);
+    assert_eq!(c.now, start);
+    c.propose(2, req(1, 2), write(1, 2)).unwrap();
+    c.settle();
+    assert_eq!(c.node(1).committed_state().values.get(&1), Some(&2));
+}
+
+#[test]
+fn section_3_10_a_lagging_target_is_caught_up_first_and_proposals_pause_meanwhile() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.cut(1, 3);
+    c.write_many(1, 1, 20, 5);
+    let now = c.now;
+    c.node_mut(1).transfer_leadership(now, 3).unwrap();
+    c.settle();
+    assert_eq!(c.leader(), Some(1), "node 3 is behind and unreachable: no TimeoutNow yet");
+    assert_eq!(c.propose(1, req(2, 1), write(2, 1)), Err(ProposalError::TransferInProgress));
+    assert_eq!(
+        ProposalError::<std::convert::Infallible>::TransferInProgress.to_string(),
+        "a leadership transfer is in progress; the proposal was not sent"
+    );
+    assert_eq!(
+        c.node_mut(1).change_membership(now, Change::AddLearner(9)),
+        Err(MembershipError::TransferInProgress)
+    );
+    // Forwarded from node 2: deferred to the next leader.
+    c.propose(2, req(3, 1), write(3, 1)).unwrap();
+    c.settle();
+    assert_eq!(c.outcome(2, req(3, 1)), None);
+    c.heal();
+    c.run_for(60); // a heartbeat round finds node 3 behind and catches it up
+    assert_eq!(c.leader(), Some(3));
+    assert_eq!(c.node(3).committed_state().values.len(), 20, "its log had everything");
+    c.run_for(10);
+    assert!(c.outcome(2, req(3, 1)).unwrap().is_ok(), "re-forwarded to node 3 and committed");
+    assert_eq!(c.node(3).committed_state().values.get(&3), Some(&1));
+}
+
+#[test]
+fn section_3_10_a_transfer_that_cannot_finish_is_abandoned_after_an_election_timeout() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.cut(1, 3);
+    c.write_many(1, 1, 5, 5);
+    let now = c.now;
+    c.node_mut(1).transfer_leadership(now, 3).unwrap();
+    c.run_for(Config::new(1).election_timeout_max + 1);
+    assert_eq!(c.leader(), Some(1));
+    assert!(c.propose(1, req(2, 1), write(2, 1)).is_ok(), "proposals resume");
+}
+
+#[test]
+fn step_down_hands_over_to_the_most_up_to_date_voter() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.cut(1, 2);
+    c.write_many(1, 1, 5, 5);
+    let now = c.now;
+    assert_eq!(c.node_mut(1).step_down(now), Ok(3));
+    c.settle();
+    assert_eq!(c.leader(), Some(3));
+}
+
+#[test]
+fn transfer_errors_say_why() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.spawn(4);
+    let now = c.now;
+    c.node_mut(1).change_membership(now, Change::AddLearner(4)).unwrap();
+    c.settle();
+    assert_eq!(c.node_mut(1).transfer_leadership(now, 4), Err(TransferError::NotAVoter(4)));
+    assert_eq!(
+        c.node_mut(2).transfer_leadership(now, 3),
+        Err(TransferError::NotLeader { leader: Some(1) })
+    );
+    assert_eq!(TransferError::NotAVoter(4).to_string(), "node 4 is not a voter");
+    assert_eq!(c.node_mut(1).transfer_leadership(now, 1), Ok(()), "already the leader");
+    let mut alone = Cluster::bootstrap(1);
+    let now = alone.now;
+    assert_eq!(alone.node_mut(1).step_down(now), Err(TransferError::NoOtherVoter));
+}
+
+#[test]
+fn section_4_2_2_a_leader_that_removes_itself_hands_over_without_an_election_timeout() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.run_for(10);
+    let (now, term) = (c.now, c.term(1));
+    c.node_mut(1).change_membership(now, Change::Remove(1)).unwrap();
+    c.settle();
+    let leader = c.leader().expect("handed over at once");
+    assert_ne!(leader, 1);
+    assert_eq!(c.term(leader), term + 1);
+    assert_eq!(c.now, now);
+}
