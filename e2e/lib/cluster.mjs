@@ -96,13 +96,6 @@ export class Cluster {
     );
   }
 
-  /// The tab that currently leads (by its own account), or `undefined`.
-  async leader(tabs = this.tabs) {
-    const states = await this.states(tabs);
-    const index = states.findIndex((s) => s?.role === 'leader');
-    return index < 0 ? undefined : tabs[index];
-  }
-
   /// Waits until `tabs` have committed and applied the same log, then checks that their shared
   /// logs are equal post for post. Returns the common log.
   async waitForSameLog({ timeoutMs, tabs = this.tabs }) {

@@ -10,8 +10,6 @@
 export function installE2e() {
   if (window.__e2e) return;
   const hook = () => window.flotilla;
-  /// Epoch milliseconds, on the same clock as the harness's `Date.now()`.
-  const epoch = () => performance.timeOrigin + performance.now();
 
   /// A writer: appends `${prefix}-${n}` for n = 1, 2, ... with at most `inFlight` appends
   /// outstanding, until stopped. Acknowledged appends (text and committed index) and failures
@@ -116,7 +114,5 @@ export function installE2e() {
       const result = await hook().burst(count);
       return { ...result, ms: performance.now() - start };
     },
-
-    epoch,
   };
 }
