@@ -139,6 +139,14 @@ export async function main(items, prefix, { bench = false } = {}) {
   const harness = new Harness(options);
   // An item abandoned at its deadline may still fail later, in the background: say so, and go on.
   process.on('unhandledRejection', (error) => console.log(`# late failure, ignored: ${error?.message ?? error}`));
+  // Stopped from outside (Ctrl-C, a CI timeout): leave no browser or server behind.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, async () => {
+      console.log(`# ${signal}: stopping`);
+      await harness.teardown().catch(() => {});
+      process.exit(130);
+    });
+  }
   let passed = 0;
   let failed = 0;
   if (bench) {
