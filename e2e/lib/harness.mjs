@@ -6,6 +6,7 @@
 // returns the figures it measured, as `{ key: value }`, printed on the item's line.
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Chromium } from './cdp.mjs';
 import { SignalServer } from './server.mjs';
@@ -47,7 +48,7 @@ export function parseCommandLine(argv) {
       chromium: { type: 'string', default: '/usr/bin/chromium' },
       only: { type: 'string' },
       repeat: { type: 'string', default: '1' },
-      screenshot: { type: 'string', default: resolve(import.meta.dirname, '../../docs/screenshot.png') },
+      screenshot: { type: 'string', default: fileURLToPath(new URL('../../docs/screenshot.png', import.meta.url)) },
       help: { type: 'boolean' },
     },
   });

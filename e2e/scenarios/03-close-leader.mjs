@@ -24,6 +24,7 @@ export default {
     return {
       reelect_p50_ms: fmt(percentile(times, 50)),
       reelect_max_ms: fmt(Math.max(...times)),
+      reelect_all_ms: times.join(','),
       acked: writers.acked.length,
       failed: writers.failures.length,
     };
