@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use common::wait_for;
-use flotilla_web::runtime::net::{LinkId, NetEvent, Network};
+use flotilla_web::runtime::net::{LinkId, NetEvent, Network, Signaling};
 use flotilla_web::runtime::storage::DurableStore;
 use flotilla_web::runtime::test_hook::FlotillaHook;
 use flotilla_web::runtime::{MakeNetwork, Options, Runtime, RuntimeHandle, TabMeta};
@@ -52,7 +52,7 @@ impl Hub {
                 hub.deliver(me, NetEvent::Up { link: id, meta: theirs });
             }
             hub.members.borrow_mut().insert(me, (meta.clone(), Rc::new(RefCell::new(on_event))));
-            hub.deliver(me, NetEvent::Joined);
+            hub.deliver(me, NetEvent::Signaling(Signaling::Connected));
             Ok(Box::new(HubLink { hub: hub.clone(), me }) as Box<dyn Network>)
         })
     }

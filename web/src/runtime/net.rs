@@ -28,9 +28,29 @@ pub enum NetEvent {
     Down { link: LinkId, departed: bool },
     /// One frame from a link that is up.
     Frame { link: LinkId, bytes: Vec<u8> },
-    /// This tab is in the room: [`Network::room_nodes`] lists who else is (again after a
-    /// reconnection to the signal server).
-    Joined,
+    /// The connection to the signal server changed. `Connected`: this tab is in the room, and
+    /// [`Network::room_nodes`] lists who else is (again after a reconnection).
+    Signaling(Signaling),
+}
+
+/// The state of the connection to the signal server. Data channels do not depend on it: while
+/// it is down, established links keep working; only new tabs cannot link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signaling {
+    Connecting,
+    Connected,
+    /// Dropped; reconnecting with backoff.
+    Disconnected,
+}
+
+impl Signaling {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signaling::Connecting => "connecting",
+            Signaling::Connected => "connected",
+            Signaling::Disconnected => "disconnected",
+        }
+    }
 }
 
 /// Sends frames on links; events arrive on the callback given when the network was made.
@@ -106,8 +126,11 @@ impl MeshNet {
                 MeshEvent::Message { from, bytes } => {
                     NetEvent::Frame { link: table.borrow_mut().link(from), bytes }
                 }
-                MeshEvent::Signaling(SignalingState::Joined { .. }) => NetEvent::Joined,
-                MeshEvent::Signaling(_) => return,
+                MeshEvent::Signaling(state) => NetEvent::Signaling(match state {
+                    SignalingState::Connecting => Signaling::Connecting,
+                    SignalingState::Joined { .. } => Signaling::Connected,
+                    SignalingState::Disconnected { .. } => Signaling::Disconnected,
+                }),
             };
             on_event(event);
         })?;

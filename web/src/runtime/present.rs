@@ -236,7 +236,7 @@ impl Driver {
             commit: status.commit,
             applied: status.applied,
             last_index: status.last_index,
-            snapshot_index: self.node.log().first().map_or(status.last_index, |e| e.index - 1),
+            snapshot_index: self.snapshot_index,
             peers: self
                 .node
                 .replication()

@@ -59,6 +59,9 @@ pub fn kind<A>(body: &MessageBody<A>) -> (MessageKind, bool) {
         HeartbeatResponse => (MessageKind::Heartbeat, true),
         Propose { .. } => (MessageKind::Proposal, false),
         ProposeRejected { .. } => (MessageKind::Proposal, true),
+        InstallSnapshot { .. } => (MessageKind::Snapshot, false),
+        SnapshotAck { .. } => (MessageKind::Snapshot, true),
+        TimeoutNow => (MessageKind::TimeoutNow, false),
         _ => (MessageKind::Other, false),
     }
 }

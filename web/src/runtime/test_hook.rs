@@ -10,6 +10,9 @@
 //! | `role`, `leader`, `term`        | `"follower"`, `"precandidate"`, `"candidate"`, `"leader"`; leader id or `null` |
 //! | `commit`, `applied`, `lastIndex`| the node's indexes                                    |
 //! | `committedCount`                | posts in the committed shared log                     |
+//! | `snapshotIndex`                 | the index the latest snapshot covers, 0 if none        |
+//! | `signaling`                     | `"connecting"`, `"connected"` (in the room) or `"disconnected"` (retrying) |
+//! | `links`                         | node ids this tab has an open data channel to         |
 //! | `voters`, `learners`, `members` | the configuration in force (arrays of ids)            |
 //! | `isMember`, `paused`, `isolated`| this tab's state                                      |
 //! | `lastElection`                  | `{term, leader, durationMs, at}` of the last leader change seen here, or `null` |
@@ -182,6 +185,21 @@ impl FlotillaHook {
     #[wasm_bindgen(getter, js_name = committedCount)]
     pub fn committed_count(&self) -> Option<f64> {
         self.read(|d| d.node.committed_state().posts.len() as f64)
+    }
+
+    #[wasm_bindgen(getter, js_name = snapshotIndex)]
+    pub fn snapshot_index(&self) -> Option<f64> {
+        self.read(|d| d.snapshot_index as f64)
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn signaling(&self) -> Option<String> {
+        self.read(|d| d.signaling.as_str().to_owned())
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn links(&self) -> JsValue {
+        self.read(|d| to_js(&json!(d.linked_nodes().collect::<Vec<_>>()))).unwrap_or(JsValue::NULL)
     }
 
     #[wasm_bindgen(getter)]

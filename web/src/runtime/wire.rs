@@ -84,15 +84,37 @@ impl fmt::Display for WireError {
     }
 }
 
-pub fn raft(message: &RaftMessage) -> Vec<u8> {
-    codec::encode(message)
-}
-
-/// One frame for several messages to the same peer (see the module doc).
-pub fn batch(messages: &[RaftMessage]) -> Vec<u8> {
-    let mut frame = vec![BATCH];
+/// The frames that carry `messages`, all for one peer, in order: as few as possible, each a
+/// batch of at most [`PART_BYTES`] (or a lone message, which may be bigger and then travels in
+/// parts). Capping batches keeps each frame's work at the receiver short: a burst arrives as
+/// a series of tasks between which timers and heartbeats still run.
+pub fn frames(messages: &[RaftMessage]) -> Vec<Vec<u8>> {
+    let mut frames = Vec::new();
+    let mut group: Vec<Vec<u8>> = Vec::new();
+    let mut group_bytes = 1;
     for message in messages {
         let bytes = codec::encode(message);
+        let cost = bytes.len() + 4;
+        if !group.is_empty() && group_bytes + cost > PART_BYTES {
+            frames.push(pack(std::mem::take(&mut group)));
+            group_bytes = 1;
+        }
+        group_bytes += cost;
+        group.push(bytes);
+    }
+    if !group.is_empty() {
+        frames.push(pack(group));
+    }
+    frames
+}
+
+/// A lone message as itself, several as a batch.
+fn pack(mut group: Vec<Vec<u8>>) -> Vec<u8> {
+    if group.len() == 1 {
+        return group.pop().unwrap_or_default();
+    }
+    let mut frame = vec![BATCH];
+    for bytes in group {
         write_varint(&mut frame, bytes.len());
         frame.extend_from_slice(&bytes);
     }
@@ -228,17 +250,47 @@ mod tests {
     }
 
     #[test]
+    fn batches_stay_under_a_part() {
+        let heartbeat = |term| RaftMessage {
+            from: 1,
+            to: 2,
+            term,
+            body: MessageBody::AppendAccepted { match_index: 9 },
+        };
+        let many: Vec<RaftMessage> = (0..20_000).map(heartbeat).collect();
+        let frames = frames(&many);
+        assert!(frames.len() > 1 && frames.iter().all(|f| f.len() <= PART_BYTES));
+        let mut terms = Vec::new();
+        for frame in &frames {
+            match decode(frame) {
+                Ok(Frame::Batch(messages)) => terms.extend(messages.iter().map(|m| m.term)),
+                other => panic!("not a batch: {other:?}"),
+            }
+        }
+        assert_eq!(terms, (0..20_000).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn frames_round_trip_and_garbage_is_an_error() {
-        let message = RaftMessage { from: 1, to: 2, term: 3, body: MessageBody::HeartbeatResponse };
-        assert!(matches!(decode(&raft(&message)), Ok(Frame::Raft(m)) if m == message));
+        let message = RaftMessage {
+            from: 1,
+            to: 2,
+            term: 3,
+            body: MessageBody::AppendAccepted { match_index: 0 },
+        };
+        assert!(matches!(decode(&codec::encode(&message)), Ok(Frame::Raft(m)) if m == message));
         let digest = gossip::Message::Digest(gossip::Digest::default());
         assert!(matches!(decode(&gossip(&digest)), Ok(Frame::Gossip(m)) if m == digest));
         assert!(matches!(decode(&bye()), Ok(Frame::Bye)));
         let two = [message.clone(), RaftMessage { term: 4, ..message.clone() }];
-        assert!(matches!(decode(&batch(&two)), Ok(Frame::Batch(m)) if m == two));
-        let mut cut = batch(&two);
+        let frames = frames(&two);
+        assert!(
+            matches!(&frames[..], [one] if matches!(decode(one), Ok(Frame::Batch(m)) if m == two))
+        );
+        let mut cut = frames[0].clone();
         cut.pop();
         assert!(decode(&cut).is_err());
+        assert!(matches!(decode(&super::frames(&two[..1])[0]), Ok(Frame::Raft(m)) if m == message));
         for garbage in
             [&[][..], &[9], &[GOSSIP, 0xff, 0xff], &[b'F', b'L', 99], &[BYE, 0], &[BATCH, 9, 1]]
         {
