@@ -18,11 +18,13 @@ export class Writers {
   constructor() {
     this.acked = [];
     this.failures = [];
+    this.started = 0;
   }
 
-  /// Starts a writer in each of `tabs`, texts prefixed by the tab's label (unique in a run).
+  /// Starts a writer in each of `tabs`. Texts are prefixed by the tab's label and a count of
+  /// writers started, so they stay unique even if a tab gets a second writer after a reload.
   async start(tabs, { inFlight = 1, gapMs = 0 } = {}) {
-    await Promise.all(tabs.map((tab) => tab.e2e('startWriter', `${tab.label}`, inFlight, gapMs)));
+    await Promise.all(tabs.map((tab) => tab.e2e('startWriter', `${tab.label}.${++this.started}`, inFlight, gapMs)));
   }
 
   /// Collects what `tab`'s writer acknowledged so far (before closing the tab, say).
