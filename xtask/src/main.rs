@@ -2,9 +2,9 @@
 //!
 //! - `cargo xtask run` builds the web app and serves it with the signal server (the demo).
 //! - `cargo xtask test` runs every check CI runs (formatting, lints, native tests, the no_std
-//!   builds, the simulator seeds, the headless browser tests).
+//!   builds, the simulator seeds, the headless browser tests, the multi-tab end-to-end suite).
 //! - `cargo xtask sim ...` runs the deterministic fault simulator (arguments go to it).
-//! - `cargo xtask bench core|signal` prints benchmark figures.
+//! - `cargo xtask bench core|signal|browser` prints benchmark figures.
 //!
 //! Each command shells out to cargo, so what it does can be read off the lines it prints.
 mod tools;
@@ -24,7 +24,7 @@ fn main() {
         Some("sim") => sim(&rest),
         Some("bench") => bench(&rest),
         _ => {
-            eprintln!("usage: cargo xtask <run | test | sim [ARGS] | bench core|signal>");
+            eprintln!("usage: cargo xtask <run | test | sim [ARGS] | bench core|signal|browser>");
             exit(2)
         }
     };
@@ -36,12 +36,7 @@ fn main() {
 
 /// The demo: a release build of the web app, served with the signal server on loopback.
 fn run_demo() -> Result<(), String> {
-    let root = workspace_root();
-    let path = tools::ensure_web_toolchain(&root)?;
-    run(Command::new("trunk")
-        .args(["build", "--release", "--offline"])
-        .current_dir(&root)
-        .env("PATH", &path))?;
+    build_web_release(&workspace_root(), "dist")?;
     eprintln!("\nFlotilla is at http://127.0.0.1:8080 - open it in several tabs.\n");
     cargo(&["run", "--quiet", "--release", "-p", "signal-server", "--", "--static-dir", "dist"])
 }
@@ -71,7 +66,39 @@ fn test() -> Result<(), String> {
     let root = workspace_root();
     tools::ensure_wasm_bindgen(&root)?;
     tools::ensure_chromium()?;
-    run(&mut Command::new(root.join("web/run-browser-tests.sh")))
+    run(&mut Command::new(root.join("web/run-browser-tests.sh")))?;
+    end_to_end(&root, "e2e/run.mjs", &[])
+}
+
+/// A release build of the web app into `dist` (relative to the workspace root), with trunk
+/// offline and the npm `wasm-opt` on PATH.
+fn build_web_release(root: &Path, dist: &str) -> Result<(), String> {
+    let path = tools::ensure_web_toolchain(root)?;
+    run(Command::new("trunk")
+        .args(["build", "--release", "--offline", "--dist", dist])
+        .current_dir(root)
+        .env("PATH", &path))
+}
+
+/// Runs an e2e entry point (the multi-tab suite or the browser benchmark) against release builds
+/// of the app and the signal server, in real Chromium inside a loopback-only namespace.
+fn end_to_end(root: &Path, script: &str, args: &[&str]) -> Result<(), String> {
+    const DIST: &str = "target/e2e-dist";
+    tools::ensure_chromium()?;
+    build_web_release(root, DIST)?;
+    cargo(&["build", "--quiet", "--release", "-p", "signal-server"])?;
+    let server = target_dir(root).join("release/signal-server");
+    let shared = root.join("../shared/tools/isolated-net");
+    let isolated_net = if shared.exists() { shared } else { root.join(".ci/isolated-net") };
+    run(Command::new(isolated_net)
+        .args(["node", script, "--dist", DIST, "--server-bin"])
+        .arg(server)
+        .args(args)
+        .current_dir(root))
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
 fn sim(args: &[&str]) -> Result<(), String> {
@@ -110,7 +137,8 @@ fn bench(args: &[&str]) -> Result<(), String> {
             command.extend_from_slice(rest);
             cargo(&command)
         }
-        _ => Err("usage: cargo xtask bench core|signal".into()),
+        ["browser", rest @ ..] => end_to_end(&workspace_root(), "e2e/bench.mjs", rest),
+        _ => Err("usage: cargo xtask bench core|signal|browser".into()),
     }
 }
 
