@@ -9,10 +9,15 @@
 //!
 //! The checker keeps a global record of what it has seen (leaders per term, entries per
 //! (index, term), the committed and applied entry at each index) and compares each node's new
-//! state against it, so a check costs what changed, not the size of every log.
-use flotilla_core::reducers::kv::{KvAction, KvOutput};
+//! state against it, so a check costs what changed, not the size of every log. It follows each
+//! node's log through what the node writes (see [`crate::shadow`]), and locates entries by index
+//! only, so compaction takes nothing from it: a snapshot must cover committed entries only, and
+//! the states of snapshots at one index must be equal.
+use crate::shadow::ShadowLog;
+use flotilla_core::reducers::kv::{KvAction, KvOutput, KvState};
 use flotilla_core::{
-    Entry, EntryPayload, LogIndex, Membership, Millis, NodeId, RequestId, Role, Status, Term,
+    DurableState, Entry, EntryPayload, LogIndex, Membership, Millis, NodeId, RequestId, Role,
+    Status, Term,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -41,6 +46,8 @@ pub enum Violation {
     LeaderIncomplete { leader: NodeId, term: Term, index: LogIndex },
     /// State Machine Safety (§5.4.3): nodes commit and apply the same entry at each index.
     StateMachine { node: NodeId, index: LogIndex, expected: String, found: String },
+    /// A snapshot covers entries the node had not committed.
+    SnapshotBeyondCommit { node: NodeId, index: LogIndex, commit: LogIndex },
     /// A node's commit or applied index went backwards while it ran.
     Regressed { node: NodeId, what: &'static str, from: LogIndex, to: LogIndex },
     /// A node applied past its commit index.
@@ -97,6 +104,9 @@ impl fmt::Display for Violation {
                 f,
                 "state machine safety: n{node} at index {index} has {found}, others {expected}"
             ),
+            Violation::SnapshotBeyondCommit { node, index, commit } => {
+                write!(f, "n{node} wrote a snapshot at {index} beyond its commit index {commit}")
+            }
             Violation::Regressed { node, what, from, to } => {
                 write!(f, "n{node} {what} index went backwards from {from} to {to}")
             }
@@ -133,8 +143,8 @@ impl fmt::Display for Violation {
 /// What the checker recorded about one (index, term) entry.
 struct Seen {
     payload: Payload,
-    /// Term of the entry before it (0 for index 1).
-    prev_term: Term,
+    /// Term of the entry before it (0 for index 1), once some log showed it.
+    prev_term: Option<Term>,
 }
 
 /// A committed entry, and the term in which it was committed.
@@ -155,10 +165,10 @@ struct Applied {
 }
 
 /// What the checker remembers about one node's current incarnation.
-#[derive(Default)]
 struct NodeView {
     commit: LogIndex,
     applied: LogIndex,
+    log: ShadowLog,
 }
 
 /// The global record the checks compare against.
@@ -179,6 +189,8 @@ pub struct Invariants {
     nodes: BTreeMap<NodeId, NodeView>,
     /// Every durable vote: (voter, term) to candidate.
     votes: HashMap<(NodeId, Term), NodeId>,
+    /// The state machine at each index some node took or installed a snapshot at.
+    snapshot_states: HashMap<LogIndex, KvState>,
     /// The voters before any configuration entry (empty for a bootstrapped cluster).
     initial_voters: Vec<NodeId>,
 }
@@ -193,54 +205,60 @@ impl Invariants {
         self.committed.len() as LogIndex
     }
 
-    /// The node restarted: its commit and applied indexes may start lower again.
-    pub fn restarted(&mut self, node: NodeId) {
-        self.nodes.insert(node, NodeView::default());
+    /// The term of the entry at `index` in `node`'s log, as far as the checker knows.
+    pub fn term_at(&self, node: NodeId, index: LogIndex) -> Option<Term> {
+        self.nodes.get(&node)?.log.term_at(index)
     }
 
-    /// Checks a node after a step. `changed_from` is the lowest log index the step may have
-    /// written (from its `Persist::Entries`), or `None` when the log did not change. `durable`
-    /// is how far its log is on its disk: a leader that alone is a majority commits its entries
-    /// once their write is queued, and a crash before the write ends loses them, unseen (every
-    /// output that depends on them waits for the write), so only that far is it committed.
-    pub fn check_node(
+    fn view(&mut self, node: NodeId) -> &mut NodeView {
+        let initial = &self.initial_voters;
+        self.nodes.entry(node).or_insert_with(|| NodeView {
+            commit: 0,
+            applied: 0,
+            log: ShadowLog::new(initial),
+        })
+    }
+
+    /// The node restarted with `log` after `base` (its snapshot's index, term and voters, or
+    /// none): its commit and applied indexes may start lower again.
+    pub fn restarted(
         &mut self,
-        status: &Status,
+        node: NodeId,
+        base: Option<(LogIndex, Term, &[NodeId])>,
         log: &[Entry<KvAction>],
-        changed_from: Option<LogIndex>,
-        durable: LogIndex,
-    ) -> Result<(), Violation> {
+    ) {
+        let (index, term, voters) = base.unwrap_or((0, 0, &self.initial_voters));
+        let log = ShadowLog::restored(index, term, voters, log);
+        self.nodes.insert(node, NodeView { commit: 0, applied: 0, log });
+    }
+
+    /// Checks a node after a step. `durable` is how far its log is on its disk: a leader that
+    /// alone is a majority commits its entries once their write is queued, and a crash before
+    /// the write ends loses them, unseen (every output that depends on them waits for the
+    /// write), so only that far is it committed.
+    pub fn check_node(&mut self, status: &Status, durable: LogIndex) -> Result<(), Violation> {
         let node = status.id;
-        if let Some(from) = changed_from {
-            self.check_log(node, log, from)?;
-        }
         self.check_indexes(status)?;
-        self.record_commit(node, status.term, log, status.commit.min(durable))?;
+        self.record_commit(node, status.term, status.commit.min(durable))?;
         if status.role == Role::Leader {
-            self.check_leader(node, status.term, log)?;
+            self.check_leader(node, status.term)?;
         }
         Ok(())
     }
 
-    /// Log Matching on the entries from `from` on, and nothing changed at or below the node's
-    /// own commit index. (Entries above it may legitimately differ from what others committed:
-    /// a follower keeps stale entries until a leader overwrites them.)
-    fn check_log(
-        &mut self,
-        node: NodeId,
-        log: &[Entry<KvAction>],
-        from: LogIndex,
-    ) -> Result<(), Violation> {
-        let own_commit = self.nodes.get(&node).map_or(0, |view| view.commit);
+    /// `node` wrote `entries` to its log (a `Persist::Entries`): Log Matching, and nothing
+    /// changed at or below the node's own commit index. (Entries above it may legitimately
+    /// differ from what others committed: a follower keeps stale entries until a leader
+    /// overwrites them.)
+    pub fn wrote(&mut self, node: NodeId, entries: &[Entry<KvAction>]) -> Result<(), Violation> {
+        let Some(first) = entries.first().map(|e| e.index) else { return Ok(()) };
+        let view = self.view(node);
+        let own_commit = view.commit;
+        let mut prev_term = view.log.term_at(first - 1);
+        let mut voters = view.log.voters_before(first).map(<[NodeId]>::to_vec);
+        view.log.write(entries);
         let committed = own_commit.min(self.committed_index());
-        let start = log.partition_point(|e| e.index < from);
-        for position in start..log.len() {
-            let entry = &log[position];
-            let prev_term = match position {
-                0 if entry.index == 1 => 0,
-                0 => continue, // the entry before was compacted away: nothing to compare
-                _ => log[position - 1].term,
-            };
+        for entry in entries {
             if entry.index <= committed {
                 let Committed { term, payload, .. } = &self.committed[entry.index as usize - 1];
                 if entry.term != *term || entry.payload != *payload {
@@ -254,72 +272,94 @@ impl Invariants {
                     });
                 }
             }
-            match self.entries.get(&(entry.index, entry.term)) {
+            let mismatch = |detail| Violation::LogMismatch {
+                node,
+                index: entry.index,
+                term: entry.term,
+                detail,
+            };
+            match self.entries.get_mut(&(entry.index, entry.term)) {
                 None => {
                     if let EntryPayload::Membership(membership) = &entry.payload {
-                        self.check_config_step(node, &log[..position], entry.index, membership)?;
+                        check_config_step(node, entry.index, voters.as_deref(), membership)?;
                     }
                     let seen = Seen { payload: entry.payload.clone(), prev_term };
                     self.entries.insert((entry.index, entry.term), seen);
                 }
                 Some(seen) if seen.payload != entry.payload => {
-                    return Err(Violation::LogMismatch {
-                        node,
-                        index: entry.index,
-                        term: entry.term,
-                        detail: format!("{:?}, elsewhere {:?}", entry.payload, seen.payload),
-                    });
+                    let detail = format!("{:?}, elsewhere {:?}", entry.payload, seen.payload);
+                    return Err(mismatch(detail));
                 }
-                Some(seen) if seen.prev_term != prev_term => {
-                    return Err(Violation::LogMismatch {
-                        node,
-                        index: entry.index,
-                        term: entry.term,
-                        detail: format!(
-                            "preceded by term {prev_term}, elsewhere by term {}",
-                            seen.prev_term
-                        ),
-                    });
-                }
-                Some(_) => {}
+                Some(seen) => match (seen.prev_term, prev_term) {
+                    (Some(elsewhere), Some(here)) if elsewhere != here => {
+                        let detail =
+                            format!("preceded by term {here}, elsewhere by term {elsewhere}");
+                        return Err(mismatch(detail));
+                    }
+                    (None, Some(_)) => seen.prev_term = prev_term,
+                    _ => {}
+                },
             }
+            if let EntryPayload::Membership(membership) = &entry.payload {
+                voters = Some(membership.voters().to_vec());
+            }
+            prev_term = Some(entry.term);
         }
         Ok(())
     }
 
-    /// The configuration at `index` against the one before it in the log (`before` holds the
-    /// entries before it): at most one voter added or removed. Nothing to compare when the
-    /// configuration before it was compacted away.
-    fn check_config_step(
-        &self,
+    /// `node`, whose commit index is `commit`, wrote a snapshot at `(index, term)` with `voters`
+    /// in force (taken by compaction or installed from a leader): it covers committed entries
+    /// only.
+    pub fn snapshot_written(
+        &mut self,
         node: NodeId,
-        before: &[Entry<KvAction>],
-        index: LogIndex,
-        membership: &Membership,
+        commit: LogIndex,
+        (index, term, voters): (LogIndex, Term, &[NodeId]),
     ) -> Result<(), Violation> {
-        let previous = before.iter().rev().find_map(|e| match &e.payload {
-            EntryPayload::Membership(m) => Some(m.voters()),
-            _ => None,
-        });
-        let log_start = before.first().map_or(index, |e| e.index);
-        let from = match previous {
-            Some(voters) => voters,
-            None if log_start == 1 => &self.initial_voters,
-            None => return Ok(()),
-        };
-        let to = membership.voters();
-        let changed = from.iter().filter(|v| !to.contains(v)).count()
-            + to.iter().filter(|v| !from.contains(v)).count();
-        if changed > 1 {
-            let (from, to) = (from.to_vec(), to.to_vec());
-            return Err(Violation::ConfigJump { node, index, from, to });
+        if index > commit {
+            return Err(Violation::SnapshotBeyondCommit { node, index, commit });
         }
+        if let Some(committed) = self.committed.get(index as usize - 1) {
+            if committed.term != term {
+                return Err(Violation::StateMachine {
+                    node,
+                    index,
+                    expected: format!("committed {index}@{}", committed.term),
+                    found: format!("a snapshot of {index}@{term}"),
+                });
+            }
+        }
+        self.view(node).log.snapshot(index, term, voters);
         Ok(())
+    }
+
+    /// State Machine Safety on whole states: `node`'s state machine at `index`, where a snapshot
+    /// was taken or installed, is the one every other node had there.
+    pub fn state_at(
+        &mut self,
+        node: NodeId,
+        index: LogIndex,
+        state: &KvState,
+    ) -> Result<(), Violation> {
+        match self.snapshot_states.get(&index) {
+            Some(first) if first != state => Err(Violation::StateMachine {
+                node,
+                index,
+                expected: format!("state {first:?}"),
+                found: format!("state {state:?}"),
+            }),
+            Some(_) => Ok(()),
+            None => {
+                self.snapshot_states.insert(index, state.clone());
+                Ok(())
+            }
+        }
     }
 
     fn check_indexes(&mut self, status: &Status) -> Result<(), Violation> {
         let node = status.id;
-        let view = self.nodes.entry(node).or_default();
+        let view = self.view(node);
         if status.commit < view.commit {
             let from = view.commit;
             return Err(Violation::Regressed { node, what: "commit", from, to: status.commit });
@@ -343,39 +383,43 @@ impl Invariants {
         Ok(())
     }
 
-    /// Records newly committed entries, checking them against what others committed.
+    /// Records newly committed entries, checking them against what others committed. Entries
+    /// inside a snapshot the node installed are not known one by one: the leader that
+    /// committed them recorded them.
     fn record_commit(
         &mut self,
         node: NodeId,
         term: Term,
-        log: &[Entry<KvAction>],
         commit: LogIndex,
     ) -> Result<(), Violation> {
-        let view = self.nodes.entry(node).or_default();
+        let view = self.view(node);
         let from = view.commit + 1;
         view.commit = commit;
-        for index in from..=commit {
-            let Some(entry) = entry_at(log, index) else { continue };
+        let terms: Vec<(LogIndex, Term)> =
+            (from..=commit).filter_map(|index| Some((index, view.log.term_at(index)?))).collect();
+        for (index, entry_term) in terms {
+            let Some(Seen { payload: entry_payload, .. }) = self.entries.get(&(index, entry_term))
+            else {
+                continue;
+            };
             match self.committed.get(index as usize - 1) {
                 Some(Committed { term, payload, .. })
-                    if entry.term != *term || entry.payload != *payload =>
+                    if entry_term != *term || entry_payload != payload =>
                 {
                     return Err(Violation::StateMachine {
                         node,
                         index,
                         expected: format!("committed {index}@{term} {payload:?}"),
-                        found: format!("committed {index}@{} {:?}", entry.term, entry.payload),
+                        found: format!("committed {index}@{entry_term} {entry_payload:?}"),
                     });
                 }
                 Some(_) => {}
                 None if index == self.committed_index() + 1 => {
-                    self.committed.push(Committed {
-                        term: entry.term,
-                        payload: entry.payload.clone(),
-                        commit_term: term,
-                    });
+                    let payload = entry_payload.clone();
+                    self.committed.push(Committed { term: entry_term, payload, commit_term: term });
                 }
-                // A gap can only follow a compacted prefix; nothing to record yet.
+                // Entries before it were never seen committed with their contents: nothing to
+                // record them after.
                 None => {}
             }
         }
@@ -435,21 +479,20 @@ impl Invariants {
     }
 
     /// Election Safety, and Leader Completeness the first time a node is seen leading a term.
-    fn check_leader(
-        &mut self,
-        node: NodeId,
-        term: Term,
-        log: &[Entry<KvAction>],
-    ) -> Result<(), Violation> {
+    /// (Entries inside a snapshot the leader installed are not known one by one; the snapshot
+    /// itself was checked to cover committed entries.)
+    fn check_leader(&mut self, node: NodeId, term: Term) -> Result<(), Violation> {
         self.leader_claimed(node, term)?;
         if self.completeness_checked.insert((node, term)) {
-            let first = log.first().map_or(1, |e| e.index);
+            let log = &self.view(node).log;
+            let (base, last) = (log.base(), log.last_index());
             for (position, committed) in self.committed.iter().enumerate() {
                 let index = position as LogIndex + 1;
-                if index < first || committed.commit_term >= term {
+                if index <= base || committed.commit_term >= term {
                     continue;
                 }
-                if entry_at(log, index).is_none_or(|e| e.term != committed.term) {
+                let log = &self.nodes[&node].log;
+                if index > last || log.term_at(index).is_some_and(|t| t != committed.term) {
                     return Err(Violation::LeaderIncomplete { leader: node, term, index });
                 }
             }
@@ -547,29 +590,34 @@ impl Invariants {
         Ok(())
     }
 
-    /// At the end: every committed entry is in the durable log of a majority of `durable_logs`.
+    /// At the end: every committed entry is on the disk of a majority of `disks` (in its log,
+    /// or covered by its snapshot).
     pub fn check_durable(
         &self,
-        durable_logs: &[(NodeId, &[Entry<KvAction>])],
+        disks: &[(NodeId, &DurableState<KvAction>)],
     ) -> Result<(), Violation> {
-        let majority = durable_logs.len() / 2 + 1;
+        let majority = disks.len() / 2 + 1;
         for (position, Committed { term, .. }) in self.committed.iter().enumerate() {
             let index = position as LogIndex + 1;
-            let holders = durable_logs
-                .iter()
-                .filter(|(_, log)| entry_at(log, index).is_some_and(|e| e.term == *term))
-                .count();
+            let holders = disks.iter().filter(|(_, disk)| holds(disk, index, *term)).count();
             if holders < majority {
-                let node = durable_logs.first().map_or(0, |(node, _)| *node);
+                let node = disks.first().map_or(0, |(node, _)| *node);
                 return Err(Violation::CommittedEntryLost {
                     node,
                     index,
-                    detail: format!("durable on {holders} of {} nodes", durable_logs.len()),
+                    detail: format!("durable on {holders} of {} nodes", disks.len()),
                 });
             }
         }
         Ok(())
     }
+}
+
+/// Whether `disk` holds the entry `index@term`, in its log or under its snapshot (which covers
+/// committed entries only).
+pub fn holds(disk: &DurableState<KvAction>, index: LogIndex, term: Term) -> bool {
+    disk.snapshot.as_ref().is_some_and(|s| s.index >= index)
+        || entry_at(&disk.entries, index).is_some_and(|e| e.term == term)
 }
 
 /// An acknowledgement must name the request applied at its index, with the same output.
@@ -593,12 +641,45 @@ pub fn entry_at<A>(log: &[Entry<A>], index: LogIndex) -> Option<&Entry<A>> {
     log.get(usize::try_from(position).ok()?)
 }
 
+/// The configuration at `index` against the voters before it in the same log (`None`: not
+/// known, compacted away): at most one voter added or removed.
+fn check_config_step(
+    node: NodeId,
+    index: LogIndex,
+    before: Option<&[NodeId]>,
+    membership: &Membership,
+) -> Result<(), Violation> {
+    let Some(from) = before else { return Ok(()) };
+    let to = membership.voters();
+    let changed = from.iter().filter(|v| !to.contains(v)).count()
+        + to.iter().filter(|v| !from.contains(v)).count();
+    if changed > 1 {
+        let (from, to) = (from.to_vec(), to.to_vec());
+        return Err(Violation::ConfigJump { node, index, from, to });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flotilla_core::Snapshot;
 
     /// For `check_node`: the whole log is on disk.
     const ON_DISK: LogIndex = LogIndex::MAX;
+
+    /// One step of a node whose log is now `log`, having written it from `from` on.
+    fn step(
+        checker: &mut Invariants,
+        status: &Status,
+        log: &[Entry<KvAction>],
+        from: Option<LogIndex>,
+    ) -> Result<(), Violation> {
+        if let Some(from) = from {
+            checker.wrote(status.id, &log[log.partition_point(|e| e.index < from)..])?;
+        }
+        checker.check_node(status, ON_DISK)
+    }
 
     fn entry(index: LogIndex, term: Term, key: u64) -> Entry<KvAction> {
         let action = KvAction::Write { key, value: index };
@@ -613,9 +694,8 @@ mod tests {
     #[test]
     fn two_leaders_in_one_term_are_caught() {
         let mut checker = Invariants::new(&[]);
-        checker.check_node(&status(1, 3, Role::Leader, 0, 0), &[], None, ON_DISK).unwrap();
-        let err =
-            checker.check_node(&status(2, 3, Role::Leader, 0, 0), &[], None, ON_DISK).unwrap_err();
+        step(&mut checker, &status(1, 3, Role::Leader, 0, 0), &[], None).unwrap();
+        let err = step(&mut checker, &status(2, 3, Role::Leader, 0, 0), &[], None).unwrap_err();
         assert_eq!(err, Violation::TwoLeaders { term: 3, first: 1, second: 2 });
     }
 
@@ -647,9 +727,9 @@ mod tests {
     fn log_mismatch_is_caught() {
         let mut checker = Invariants::new(&[]);
         let a = [entry(1, 1, 0), entry(2, 2, 0)];
-        checker.check_node(&status(1, 2, Role::Follower, 0, 2), &a, Some(1), ON_DISK).unwrap();
+        step(&mut checker, &status(1, 2, Role::Follower, 0, 2), &a, Some(1)).unwrap();
         let b = [entry(1, 1, 0), entry(2, 2, 9)];
-        let err = checker.check_node(&status(2, 2, Role::Follower, 0, 2), &b, Some(1), ON_DISK);
+        let err = step(&mut checker, &status(2, 2, Role::Follower, 0, 2), &b, Some(1));
         assert!(matches!(err, Err(Violation::LogMismatch { index: 2, .. })));
     }
 
@@ -657,9 +737,9 @@ mod tests {
     fn leader_missing_a_committed_entry_is_caught() {
         let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
-        checker.check_node(&status(1, 1, Role::Leader, 2, 2), &log, Some(1), ON_DISK).unwrap();
+        step(&mut checker, &status(1, 1, Role::Leader, 2, 2), &log, Some(1)).unwrap();
         let short = [entry(1, 1, 0)];
-        let err = checker.check_node(&status(2, 2, Role::Leader, 1, 1), &short, Some(1), ON_DISK);
+        let err = step(&mut checker, &status(2, 2, Role::Leader, 1, 1), &short, Some(1));
         assert_eq!(err, Err(Violation::LeaderIncomplete { leader: 2, term: 2, index: 2 }));
     }
 
@@ -667,9 +747,9 @@ mod tests {
     fn a_stale_leader_need_not_hold_entries_committed_in_later_terms() {
         let mut checker = Invariants::new(&[]);
         let log = [entry(1, 3, 0)];
-        checker.check_node(&status(1, 3, Role::Leader, 1, 1), &log, Some(1), ON_DISK).unwrap();
+        step(&mut checker, &status(1, 3, Role::Leader, 1, 1), &log, Some(1)).unwrap();
         // A candidate of term 2 that slept through term 3 may still win term 2.
-        checker.check_node(&status(2, 2, Role::Leader, 0, 0), &[], None, ON_DISK).unwrap();
+        step(&mut checker, &status(2, 2, Role::Leader, 0, 0), &[], None).unwrap();
     }
 
     #[test]
@@ -680,9 +760,9 @@ mod tests {
             Entry { index, term: 1, payload }
         };
         let grown = [entry(1, 1, 0), config(2, &[1, 2, 3, 4])];
-        checker.check_node(&status(1, 1, Role::Leader, 0, 2), &grown, Some(1), ON_DISK).unwrap();
+        step(&mut checker, &status(1, 1, Role::Leader, 0, 2), &grown, Some(1)).unwrap();
         let jump = [grown[0].clone(), grown[1].clone(), config(3, &[1, 2])];
-        let err = checker.check_node(&status(1, 1, Role::Leader, 0, 3), &jump, Some(3), ON_DISK);
+        let err = step(&mut checker, &status(1, 1, Role::Leader, 0, 3), &jump, Some(3));
         let (from, to) = (vec![1, 2, 3, 4], vec![1, 2]);
         assert_eq!(err, Err(Violation::ConfigJump { node: 1, index: 3, from, to }));
     }
@@ -692,33 +772,70 @@ mod tests {
         let mut checker = Invariants::new(&[]);
         // A lone leader commits entry 2 before writing it, then crashes: it never happened.
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
-        checker.check_node(&status(1, 1, Role::Leader, 2, 2), &log, Some(1), 1).unwrap();
-        checker.restarted(1);
-        let rewritten = [entry(1, 1, 0), entry(2, 2, 5)];
-        checker.check_node(&status(1, 2, Role::Leader, 2, 2), &rewritten, Some(2), 2).unwrap();
+        checker.wrote(1, &log).unwrap();
+        checker.check_node(&status(1, 1, Role::Leader, 2, 2), 1).unwrap();
+        checker.restarted(1, None, &log[..1]);
+        let rewritten = [entry(2, 2, 5)];
+        checker.wrote(1, &rewritten).unwrap();
+        checker.check_node(&status(1, 2, Role::Leader, 2, 2), 2).unwrap();
         assert_eq!(checker.committed_index(), 2);
+    }
+
+    #[test]
+    fn entries_compacted_in_the_step_that_committed_them_are_recorded() {
+        let mut checker = Invariants::new(&[]);
+        checker.wrote(1, &[entry(1, 1, 0), entry(2, 1, 0)]).unwrap();
+        checker.snapshot_written(1, 2, (2, 1, &[1])).unwrap();
+        checker.check_node(&status(1, 1, Role::Leader, 2, 2), ON_DISK).unwrap();
+        assert_eq!(checker.committed_index(), 2);
+        // Another node's conflicting commit at 2 is caught though no log holds entry 2 now.
+        checker.wrote(2, &[entry(1, 1, 0), entry(2, 2, 0)]).unwrap();
+        let err = checker.check_node(&status(2, 2, Role::Follower, 2, 2), ON_DISK);
+        assert!(matches!(err, Err(Violation::StateMachine { index: 2, .. })));
+    }
+
+    #[test]
+    fn a_snapshot_of_uncommitted_entries_is_caught() {
+        let mut checker = Invariants::new(&[]);
+        checker.wrote(1, &[entry(1, 1, 0), entry(2, 1, 0)]).unwrap();
+        checker.check_node(&status(1, 1, Role::Leader, 1, 2), ON_DISK).unwrap();
+        let err = checker.snapshot_written(1, 1, (2, 1, &[1]));
+        assert_eq!(err, Err(Violation::SnapshotBeyondCommit { node: 1, index: 2, commit: 1 }));
+        let err = checker.snapshot_written(2, 5, (1, 3, &[1]));
+        assert!(matches!(err, Err(Violation::StateMachine { index: 1, .. })));
+    }
+
+    #[test]
+    fn snapshots_at_one_index_hold_one_state() {
+        let mut checker = Invariants::new(&[]);
+        let state = KvState::default();
+        checker.state_at(1, 5, &state).unwrap();
+        checker.state_at(2, 5, &state).unwrap();
+        let mut other = KvState::default();
+        other.values.insert(1, 1);
+        assert!(checker.state_at(3, 5, &other).is_err());
     }
 
     #[test]
     fn commit_going_back_is_caught_but_not_across_restarts() {
         let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
-        checker.check_node(&status(1, 1, Role::Follower, 2, 2), &log, Some(1), ON_DISK).unwrap();
-        let err = checker.check_node(&status(1, 1, Role::Follower, 1, 2), &log, None, ON_DISK);
+        step(&mut checker, &status(1, 1, Role::Follower, 2, 2), &log, Some(1)).unwrap();
+        let err = step(&mut checker, &status(1, 1, Role::Follower, 1, 2), &log, None);
         assert!(matches!(err, Err(Violation::Regressed { what: "commit", .. })));
-        checker.restarted(1);
-        checker.check_node(&status(1, 1, Role::Follower, 1, 2), &log, None, ON_DISK).unwrap();
+        checker.restarted(1, None, &log);
+        step(&mut checker, &status(1, 1, Role::Follower, 1, 2), &log, None).unwrap();
     }
 
     #[test]
     fn overwriting_an_entry_below_the_own_commit_index_is_caught() {
         let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
-        checker.check_node(&status(1, 1, Role::Follower, 2, 2), &log, Some(1), ON_DISK).unwrap();
+        step(&mut checker, &status(1, 1, Role::Follower, 2, 2), &log, Some(1)).unwrap();
         // Another node may hold a stale entry at a committed index: it has not committed it.
         let stale = [entry(1, 1, 0), entry(2, 3, 0)];
-        checker.check_node(&status(2, 3, Role::Follower, 1, 2), &stale, Some(2), ON_DISK).unwrap();
-        let err = checker.check_node(&status(1, 3, Role::Follower, 2, 2), &stale, Some(2), ON_DISK);
+        step(&mut checker, &status(2, 3, Role::Follower, 1, 2), &stale, Some(2)).unwrap();
+        let err = step(&mut checker, &status(1, 3, Role::Follower, 2, 2), &stale, Some(2));
         assert!(matches!(err, Err(Violation::CommittedEntryLost { index: 2, .. })));
     }
 
@@ -726,7 +843,7 @@ mod tests {
     fn dropping_a_durable_committed_entry_is_caught() {
         let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
-        checker.check_node(&status(1, 1, Role::Leader, 2, 2), &log, Some(1), ON_DISK).unwrap();
+        step(&mut checker, &status(1, 1, Role::Leader, 2, 2), &log, Some(1)).unwrap();
         let (extend, overwrite) = ([entry(2, 1, 0), entry(3, 1, 0)], [entry(2, 2, 0)]);
         assert!(checker.check_durable_write(2, 1, &log, &extend).is_ok());
         assert!(checker.check_durable_write(2, 2, &log, &overwrite).is_err());
@@ -770,7 +887,7 @@ mod tests {
         let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0)];
         // Committed in term 3 (by the leader of term 3), though written in term 1.
-        checker.check_node(&status(1, 3, Role::Leader, 1, 1), &log, Some(1), ON_DISK).unwrap();
+        step(&mut checker, &status(1, 3, Role::Leader, 1, 1), &log, Some(1)).unwrap();
         // A node that has only heard of term 2 follows its leader over it ...
         assert!(checker.check_durable_write(2, 2, &log, &[entry(1, 2, 0)]).is_ok());
         // ... but not once it knows term 3.
@@ -781,8 +898,21 @@ mod tests {
     fn entries_missing_from_durable_majority_are_caught() {
         let mut checker = Invariants::new(&[]);
         let log = [entry(1, 1, 0)];
-        checker.check_node(&status(1, 1, Role::Leader, 1, 1), &log, Some(1), ON_DISK).unwrap();
-        assert!(checker.check_durable(&[(1, &log), (2, &log), (3, &[])]).is_ok());
-        assert!(checker.check_durable(&[(1, &log), (2, &[]), (3, &[])]).is_err());
+        step(&mut checker, &status(1, 1, Role::Leader, 1, 1), &log, Some(1)).unwrap();
+        let (full, empty) = (disk(&log, None), disk(&[], None));
+        let compacted = disk(&[], Some(1));
+        assert!(checker.check_durable(&[(1, &full), (2, &compacted), (3, &empty)]).is_ok());
+        assert!(checker.check_durable(&[(1, &full), (2, &empty), (3, &empty)]).is_err());
+    }
+
+    /// A disk with `entries`, after a snapshot at `snapshot` (term 1) if any.
+    fn disk(entries: &[Entry<KvAction>], snapshot: Option<LogIndex>) -> DurableState<KvAction> {
+        let snapshot = snapshot.map(|index| Snapshot {
+            index,
+            term: 1,
+            membership: Membership::with_voters(&[1]),
+            data: Vec::new(),
+        });
+        DurableState { snapshot, entries: entries.to_vec(), ..DurableState::default() }
     }
 }

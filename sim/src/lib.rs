@@ -24,7 +24,8 @@
 //! - [`network`]: latency, link faults and partitions.
 //! - [`schedule`]: the fault schedule drawn from the seed.
 //! - [`workload`]: the key-value clients.
-//! - [`invariants`]: Raft's safety properties, checked after every step.
+//! - [`invariants`]: Raft's safety properties, checked after every step; [`shadow`]: each
+//!   node's log as the checker follows it, through what the node writes.
 //! - [`history`] and [`linearizability`]: the client history and its checker.
 //! - [`trace`]: the readable trace of a run.
 //! - [`rng`]: the seeded random streams.
@@ -35,8 +36,6 @@
 //!   `Cluster::apply_fault`; nodes are looked up by id, since nodes join after the start;
 //! - a new kind of client operation (a ReadIndex read) is a [`workload::Step`] the cluster
 //!   carries out, recorded as an [`history::Op`] like the others;
-//! - compaction needs no change to the checks: they locate entries by index, never by position
-//!   in a log, and skip what a log no longer holds.
 pub mod cluster;
 pub mod history;
 pub mod invariants;
@@ -45,6 +44,7 @@ pub mod network;
 pub mod rng;
 pub mod run;
 pub mod schedule;
+pub mod shadow;
 pub mod trace;
 pub mod workload;
 

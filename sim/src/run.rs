@@ -135,8 +135,9 @@ impl Report {
             self.stats.leader_after_heal.map_or_else(|| "none".to_string(), |ms| format!("{ms}ms"));
         format!(
             "seed {}: {} nodes={} steps={} messages={} lost={} crashes={} leaders={} \
-             joined={} left={} max_voters={} final_voters={} hints={} late_hints={} ops={} ok={} \
-             fail={} refused={} unknown={} leader_after_heal={leader} linearizable={}",
+             joined={} left={} max_voters={} final_voters={} snapshots={} installed={} hints={} \
+             late_hints={} ops={} ok={} fail={} refused={} unknown={} leader_after_heal={leader} \
+             linearizable={}",
             self.config.seed,
             self.scenario.name(),
             self.nodes,
@@ -149,6 +150,8 @@ impl Report {
             self.stats.left,
             self.stats.max_voters,
             self.stats.final_voters,
+            self.stats.snapshots,
+            self.stats.snapshots_installed,
             self.stats.hints,
             self.stats.late_hints,
             self.history.len(),
@@ -201,6 +204,12 @@ pub fn plan(config: &SimConfig) -> Plan {
     node_config.max_inflight_appends = *setup_rng.pick(&[1, 4, 32]);
     node_config.max_entries_per_append = *setup_rng.pick(&[16, 64, 256]);
     node_config.proposal_timeout = PROPOSAL_TIMEOUT;
+    // Compaction thresholds so low that snapshots are taken all the time, and sent in chunks
+    // small enough that a transfer takes many messages (each lost, repeated or reordered).
+    node_config.compact_after_entries = Some(*setup_rng.pick(&[8, 32, 128]));
+    node_config.compact_after_bytes = setup_rng.chance(0.3).then(|| setup_rng.between(300, 3000));
+    node_config.compact_keep_entries = *setup_rng.pick(&[0, 4, 64]);
+    node_config.snapshot_chunk_bytes = *setup_rng.pick(&[64, 512, 60 * 1024]);
     // Most runtimes report closed connections; some seeds run without, on timeouts alone.
     let hints = setup_rng.chance(0.8);
     let heal_at = config.duration;
@@ -220,7 +229,11 @@ pub fn plan(config: &SimConfig) -> Plan {
         Scenario::GrowShrink => (1, nodes, nodes),
     };
     let membership = MembershipSetup {
-        dead_after: *setup_rng.pick(&[400, 1000, 3000]),
+        // Growing to seven voters needs the policy not to remove every node that hiccups.
+        dead_after: match scenario {
+            Scenario::Mixed => *setup_rng.pick(&[400, 1000, 3000]),
+            Scenario::GrowShrink => *setup_rng.pick(&[1000, 3000]),
+        },
         announce_delay: 300,
         min_nodes,
         max_nodes,
@@ -238,7 +251,11 @@ pub fn plan(config: &SimConfig) -> Plan {
         stop_at: heal_at + SETTLE / 2,
     };
     let workload = Workload::new(workload_config, &start.nodes(), Rng::fork(seed, "clients"));
-    let hints = hints.then(|| HintSetup { rng: Rng::fork(seed, "hints"), late_share: 0.2 });
+    let hints = hints.then(|| HintSetup {
+        rng: Rng::fork(seed, "hints"),
+        detection: (1, 30),
+        late_share: 0.2,
+    });
     let setup = Setup {
         start,
         membership,

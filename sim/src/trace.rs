@@ -77,6 +77,10 @@ pub fn describe_body(body: &MessageBody<KvAction>) -> String {
         MessageBody::Propose { request, action } => {
             format!("Propose {}", describe_action(*request, action))
         }
+        MessageBody::InstallSnapshot { index, term, offset, total, data, .. } => {
+            let end = offset + data.len() as u64;
+            format!("InstallSnapshot {{ {index}@{term}, bytes {offset}..{end} of {total} }}")
+        }
         other => format!("{other:?}"),
     }
 }
@@ -91,6 +95,9 @@ pub fn describe_persist(write: &Persist<KvAction>) -> String {
             (Some(first), Some(last)) => format!("entries {}..={}", first.index, last.index),
             _ => "no entries".into(),
         }
+    } else if let Persist::Snapshot { snapshot } = write {
+        let (index, term, size) = (snapshot.index, snapshot.term, snapshot.data.len());
+        format!("snapshot at {index}@{term} ({size} bytes, {})", snapshot.membership)
     } else {
         format!("{write:?}")
     }

@@ -3,24 +3,27 @@
 //! learns it after a short detection delay and tells its node
 //! ([`Node::handle_peer_disconnected`](flotilla_core::Node::handle_peer_disconnected)).
 //!
-//! Some hints are slow and arrive after the link is back (late hints): a stale hint must not
-//! disturb a healthy leader, nor cost liveness. A hint to a paused node waits for it to resume,
-//! like its messages; a hint to a node that is down is lost with it.
+//! A data channel closes in order: what the peer sent before arrives before the close is seen,
+//! so a hint is never delivered before a message the peer sent earlier. Some hints are slow and
+//! arrive after the link is back (late hints): a stale hint must not disturb a healthy leader,
+//! nor cost liveness. A hint to a paused node waits for it to resume, like its messages; a hint
+//! to a node that is down is lost with it.
 use super::{Cluster, Input, SimEvent};
 use crate::network::Partition;
 use crate::rng::Rng;
-use flotilla_core::NodeId;
+use flotilla_core::{Millis, NodeId};
 
 /// How late a late hint is (ms): long enough to outlive most partitions and crashes.
 const LATE: (u64, u64) = (300, 3_000);
-/// How long a runtime takes to notice a closed connection (ms).
-const DETECTION: (u64, u64) = (1, 30);
 
 /// How the runtimes report closed connections.
 #[derive(Clone, Debug)]
 pub struct HintSetup {
     /// Draws each hint's delay.
     pub rng: Rng,
+    /// How long a runtime takes to notice a closed connection (ms, a range): each end of a
+    /// link notices at its own time.
+    pub detection: (Millis, Millis),
     /// Share of hints that arrive late.
     pub late_share: f64,
 }
@@ -57,9 +60,10 @@ impl Cluster {
     fn send_hint(&mut self, to: NodeId, peer: NodeId) {
         let Some(hints) = self.hints.as_mut() else { return };
         let late = hints.rng.chance(hints.late_share);
-        let (low, high) = if late { LATE } else { DETECTION };
-        let at = self.now + hints.rng.between(low, high);
-        self.schedule(at, SimEvent::Hint { to, peer });
+        let (low, high) = if late { LATE } else { hints.detection };
+        let noticed = self.now + hints.rng.between(low, high);
+        let after_data = self.last_arrival.get(&(peer, to)).copied().unwrap_or(0);
+        self.schedule(noticed.max(after_data), SimEvent::Hint { to, peer });
     }
 
     /// The hint reaches `to`'s runtime.
@@ -87,7 +91,7 @@ impl Cluster {
         if let Some(node) = self.host(to).node.as_mut() {
             node.handle_peer_disconnected(now, peer);
         }
-        self.after_input(to, None);
+        self.after_input(to);
     }
 }
 

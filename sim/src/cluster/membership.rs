@@ -12,7 +12,7 @@
 //! It also checks that commits follow the configuration: whenever a leader's commit index moves,
 //! a majority of the voters of its configuration hold the newly committed entry durably.
 use super::{Cluster, Host, SimEvent};
-use crate::invariants::{entry_at, Violation};
+use crate::invariants::{holds, Violation};
 use flotilla_core::membership::policy;
 use flotilla_core::{Change, Membership, Millis, Node, NodeId, Role};
 
@@ -66,15 +66,16 @@ impl Cluster {
         }
         if let Some((change, result)) = result {
             self.trace.line(now, || format!("n{id} policy: {change}: {result:?}"));
-            self.after_input(id, None);
+            self.after_input(id);
         }
     }
 
-    /// Starts the departures that can happen now, oldest first: each picks a running node not
-    /// already leaving, while more than `min_nodes` would stay.
+    /// Starts the departures that can happen now, oldest first, once the cluster has grown as
+    /// far as it should: each picks a running node not already leaving, while more than
+    /// `min_nodes` would stay.
     fn start_departures(&mut self) {
         let grown = self.stats.max_voters >= self.membership.leaves_wait_for_voters;
-        if !(grown || self.now >= self.heal_at) || self.now >= self.membership.quiet_at {
+        if !grown || self.now >= self.membership.quiet_at {
             return;
         }
         while let Some(&abrupt) = self.pending_leaves.front() {
@@ -163,7 +164,7 @@ impl Cluster {
         self.hosts.push(Host::new(id, node, Vec::new(), now));
         self.stats.joined += 1;
         self.trace.line(now, || format!("n{id} starts"));
-        self.after_input(id, None);
+        self.after_input(id);
         self.ask_to_join(id);
         for (client, at) in self.workload.node_started(id, now) {
             self.schedule_client(client, at);
@@ -188,7 +189,7 @@ impl Cluster {
         let Some(node) = self.host(leader).node.as_mut() else { return };
         let result = node.change_membership(now, Change::Remove(target));
         self.trace.line(now, || format!("n{leader} removes n{target}: {result:?}"));
-        self.after_input(leader, None);
+        self.after_input(leader);
     }
 
     /// The node saw its configuration change: one that no longer holds it, while it means to
@@ -214,7 +215,7 @@ impl Cluster {
         if let Some(node) = self.host(id).node.as_mut() {
             node.request_join(now, via);
         }
-        self.after_input(id, None);
+        self.after_input(id);
     }
 
     /// Commits follow the configuration: when a leader's commit index moves, a majority of the
@@ -230,19 +231,15 @@ impl Cluster {
             return;
         }
         let index = status.commit;
-        // An entry compacted in the step that committed it is checked by its snapshot's holders.
-        let term = entry_at(node.log(), index).map(|e| e.term);
+        let term = self.invariants.term_at(id, index);
         let voters = node.membership().voters().to_vec();
-        let holds = |voter: NodeId| {
+        let on_disk = |voter: NodeId| {
             voter == id
                 || self.hosts.iter().any(|h| {
-                    h.id == voter
-                        && term.is_some_and(|term| {
-                            entry_at(&h.durable.entries, index).is_some_and(|e| e.term == term)
-                        })
+                    h.id == voter && term.is_some_and(|term| holds(&h.durable, index, term))
                 })
         };
-        let holders: Vec<NodeId> = voters.iter().copied().filter(|&v| holds(v)).collect();
+        let holders: Vec<NodeId> = voters.iter().copied().filter(|&v| on_disk(v)).collect();
         if term.is_some() && holders.len() <= voters.len() / 2 {
             let violation = Violation::CommitWithoutQuorum { node: id, index, holders, voters };
             self.violation = Some((self.now, violation));

@@ -27,8 +27,8 @@ use crate::trace::{describe_body, describe_persist, Trace};
 use crate::workload::{ClientIndex, Step, Workload};
 use flotilla_core::reducers::kv::{Kv, KvAction};
 use flotilla_core::{
-    Config, DurableState, Entry, Event, LogIndex, Message, Millis, Node, NodeId, Output, Persist,
-    Role, Term,
+    Config, DurableState, Event, LogIndex, Message, MessageBody, Millis, Node, NodeId, Output,
+    Persist, Role, Term,
 };
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -54,6 +54,12 @@ pub struct Stats {
     pub max_voters: usize,
     /// Voters in the configuration the run ended with.
     pub final_voters: usize,
+    /// Snapshots written (taken or installed), installed from a leader, sent chunks, and
+    /// restarts that began from a snapshot.
+    pub snapshots: u64,
+    pub snapshots_installed: u64,
+    pub snapshot_chunks: u64,
+    pub snapshot_restarts: u64,
     /// Connection-closed hints handed to nodes, and those of them that came after the link was
     /// back.
     pub hints: u64,
@@ -220,7 +226,7 @@ pub struct MembershipSetup {
     pub min_nodes: usize,
     /// Joins are skipped while this many nodes run or may come back.
     pub max_nodes: usize,
-    /// Departures wait until the cluster had this many voters (or the faults healed).
+    /// Departures wait until the cluster had this many voters.
     pub leaves_wait_for_voters: usize,
     /// No departure or removal starts from here on, so the end sees a settled configuration.
     pub quiet_at: Millis,
@@ -262,6 +268,8 @@ pub struct Cluster {
     disk_rng: Rng,
     seed_rng: Rng,
     hints: Option<HintSetup>,
+    /// When the latest message scheduled on each link (from, to) arrives.
+    last_arrival: HashMap<(NodeId, NodeId), Millis>,
     amnesia: bool,
     workload: Workload,
     invariants: Invariants,
@@ -302,6 +310,7 @@ impl Cluster {
             disk_rng,
             seed_rng,
             hints,
+            last_arrival: HashMap::new(),
             amnesia,
             workload,
             invariants: Invariants::new(&start.initial_voters()),
@@ -334,7 +343,7 @@ impl Cluster {
             cluster.schedule(at, SimEvent::ClientWake { client, generation });
         }
         for id in start.nodes() {
-            cluster.after_input(id, Some(1));
+            cluster.after_input(id);
         }
         cluster.schedule(0, SimEvent::PolicyTick);
         cluster
@@ -383,7 +392,7 @@ impl Cluster {
                         .hosts
                         .iter()
                         .filter(|h| voters.contains(&h.id))
-                        .map(|h| (h.id, h.durable.entries.as_slice()))
+                        .map(|h| (h.id, &h.durable))
                         .collect();
                     if let Err(violation) = self.invariants.check_durable(&durable) {
                         self.violation = Some((self.now, violation));
@@ -468,7 +477,7 @@ impl Cluster {
         if let Some(node) = self.host(id).node.as_mut() {
             node.handle_timeout(now);
         }
-        self.after_input(id, None);
+        self.after_input(id);
     }
 
     fn deliver(&mut self, message: Message<KvAction>) {
@@ -501,35 +510,43 @@ impl Cluster {
         if let Some(node) = self.host(to).node.as_mut() {
             node.handle_message(now, message);
         }
-        self.after_input(to, None);
+        self.after_input(to);
     }
 
     /// After any input to node `id`: drain its outputs, let its runtime work, check it.
-    /// `log_changed_from` forces a log check from that index (after a restart).
-    fn after_input(&mut self, id: NodeId, log_changed_from: Option<LogIndex>) {
-        self.drain(id, log_changed_from);
+    fn after_input(&mut self, id: NodeId) {
+        self.drain(id);
         self.check_commit_quorum(id);
         self.pump(id);
     }
 
     /// Moves the node's outputs to its runtime queue, checking what they reveal on the way.
-    fn drain(&mut self, id: NodeId, mut changed_from: Option<LogIndex>) {
+    fn drain(&mut self, id: NodeId) {
         let now = self.now;
         let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
         let Cluster { hosts, invariants, trace, stats, violation, .. } = self;
         let host = &mut hosts[index];
         let Some(node) = host.node.as_mut() else { return };
         let mut event_violation = None;
+        // Where the node took or installed a snapshot: its state there is checked at the end.
+        let mut snapshots = Vec::new();
         // One input moves a node's term at most once, before it writes anything.
         let term = node.status().term;
         while let Some(output) = node.poll_output() {
             let found = match &output {
                 Output::Persist(Persist::Entries { entries }) => {
                     host.entries_terms.push_back(term);
-                    if let Some(first) = entries.first() {
-                        changed_from =
-                            Some(changed_from.map_or(first.index, |c| c.min(first.index)));
-                    }
+                    invariants.wrote(id, entries)
+                }
+                Output::Persist(Persist::Snapshot { snapshot }) => {
+                    stats.snapshots += 1;
+                    snapshots.push(snapshot.index);
+                    let at = (snapshot.index, snapshot.term, snapshot.membership.voters());
+                    invariants.snapshot_written(id, node.status().commit, at)
+                }
+                Output::Event(Event::SnapshotInstalled { index, term }) => {
+                    trace.line(now, || format!("n{id} installed the snapshot at {index}@{term}"));
+                    stats.snapshots_installed += 1;
                     Ok(())
                 }
                 Output::Event(Event::RoleChanged { term, role, leader }) => {
@@ -556,11 +573,17 @@ impl Cluster {
                 event_violation.get_or_insert(found);
             }
         }
+        let status = node.status();
+        for index in snapshots.into_iter().filter(|&index| index == status.applied) {
+            if let Err(found) = invariants.state_at(id, index, node.committed_state()) {
+                event_violation.get_or_insert(found);
+            }
+        }
         // The node's log and indexes are checked even after an event broke a rule: what its log
         // shows usually explains the event better.
         if violation.is_none() {
-            let durable = durable_prefix(&host.durable.entries, node.log());
-            let checked = invariants.check_node(&node.status(), node.log(), changed_from, durable);
+            let durable = on_disk(&host.durable, |index| invariants.term_at(id, index));
+            let checked = invariants.check_node(&status, durable);
             if let Some(found) = checked.err().or(event_violation) {
                 *violation = Some((now, found));
             }
@@ -657,6 +680,9 @@ impl Cluster {
     fn transmit(&mut self, message: Message<KvAction>) {
         let (from, to, now) = (message.from, message.to, self.now);
         self.stats.messages_sent += 1;
+        if matches!(message.body, MessageBody::InstallSnapshot { .. }) {
+            self.stats.snapshot_chunks += 1;
+        }
         let fate = self.network.route(now, from, to);
         if self.trace.enabled() {
             let fate = match fate {
@@ -668,6 +694,13 @@ impl Cluster {
             let (term, body) = (message.term, describe_body(&message.body));
             self.trace.line(now, || format!("n{from} -> n{to} t{term} {body} ({fate})"));
         }
+        let arrival = match fate {
+            Fate::Lost(_) => 0,
+            Fate::Delivered(at) => at,
+            Fate::Duplicated(first, second) => first.max(second),
+        };
+        let last = self.last_arrival.entry((from, to)).or_default();
+        *last = (*last).max(arrival);
         match fate {
             Fate::Lost(_) => self.stats.messages_lost += 1,
             Fate::Delivered(at) => self.schedule(at, SimEvent::Deliver(message)),
@@ -736,7 +769,7 @@ impl Cluster {
                 }
                 let at = self.workload.proposed(client, now, answer);
                 self.schedule_client(client, at);
-                self.after_input(node, None);
+                self.after_input(node);
             }
         }
     }
@@ -876,16 +909,20 @@ impl Cluster {
             return;
         }
         let (seed, config, now) = (self.seed_rng.next_u64(), self.config_for(id), self.now);
-        let host = self.host(id);
+        let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
+        let host = &mut self.hosts[index];
         let (durable, voters) = (host.durable.clone(), &host.initial_voters);
         let node = Node::restart(config, voters, durable, seed, now);
         let is_member = node.membership().is_member(id);
+        let snapshot = host.durable.snapshot.as_ref();
+        self.stats.snapshot_restarts += u64::from(snapshot.is_some());
+        let base = snapshot.map(|s| (s.index, s.term, s.membership.voters()));
+        self.invariants.restarted(id, base, node.log());
         host.node = Some(node);
         host.started = now;
         host.was_member = is_member;
         let asks = !is_member && !host.leaving;
-        self.invariants.restarted(id);
-        self.after_input(id, Some(1));
+        self.after_input(id);
         if asks {
             self.ask_to_join(id);
         }
@@ -978,18 +1015,21 @@ impl Cluster {
     }
 }
 
-/// The index up to which the node's log is on its disk: the end of the longest prefix the
-/// durable log and the log in memory agree on (by Log Matching, agreeing on an entry's term
-/// means agreeing on everything before it).
-fn durable_prefix(durable: &[Entry<KvAction>], log: &[Entry<KvAction>]) -> LogIndex {
-    let agree = |index: LogIndex| match (entry_at(durable, index), entry_at(log, index)) {
-        (Some(on_disk), Some(in_memory)) => on_disk.term == in_memory.term,
-        _ => false,
+/// The index up to which the node's log is on `disk`: its snapshot, and after it the longest
+/// prefix of its entries on which the disk and the log the node wrote (`term_at`) agree (by Log
+/// Matching, agreeing on an entry's term means agreeing on everything before it).
+fn on_disk(disk: &DurableState<KvAction>, term_at: impl Fn(LogIndex) -> Option<Term>) -> LogIndex {
+    let snapshot = disk.snapshot.as_ref().map_or(0, |s| s.index);
+    let agree = |index| {
+        let written = term_at(index);
+        written.is_some() && entry_at(&disk.entries, index).map(|e| e.term) == written
     };
-    let (Some(first), Some(last)) = (durable.first(), durable.last()) else { return 0 };
-    let (mut low, mut high) = (first.index, last.index.min(log.last().map_or(0, |e| e.index)));
-    if high < low || !agree(low) {
-        return low.saturating_sub(1);
+    let (Some(first), Some(last)) = (disk.entries.first(), disk.entries.last()) else {
+        return snapshot;
+    };
+    let (mut low, mut high) = (first.index, last.index);
+    if !agree(low) {
+        return snapshot;
     }
     // Invariant: `agree(low)`; find the last index that agrees.
     while low < high {
