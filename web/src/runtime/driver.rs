@@ -687,11 +687,21 @@ impl Driver {
             MessageBody::Append { .. } | MessageBody::Heartbeat { .. } => {
                 self.obs.leader_heard(at, message.from)
             }
+            MessageBody::RequestVote { .. } => {
+                // Another voter is campaigning: give its election a turn to finish rather than
+                // start a rival one (two voters retrying on their own clocks duel for terms).
+                if let Some(retry) = self.campaign_retry.as_mut() {
+                    retry.next = retry.next.max(at + retry.every);
+                }
+            }
             MessageBody::VoteResponse { pre_vote, granted } => {
                 let status = self.node.status();
                 let campaigning = if pre_vote { Role::PreCandidate } else { Role::Candidate };
-                if status.role == campaigning {
+                if status.role == campaigning && message.term == status.term {
                     self.obs.votes.insert(message.from, granted);
+                    if !pre_vote && !granted {
+                        self.split_vote(at);
+                    }
                 }
             }
             _ => {}
@@ -752,10 +762,11 @@ impl Driver {
     ///
     /// The core's first round can fail: a pre-vote that reaches a voter before that voter's
     /// own hint is refused (it still holds the leader's lease), and the next campaign would wait
-    /// a whole election timeout: a third of closes took ~500 ms instead of ~40 ms. So this node
-    /// campaigns again (pre-votes first, which never disturb anyone) in turns: the remaining
-    /// voters take one stagger each, by id, until a leader is known or the minimum election
-    /// timeout has passed.
+    /// a whole election timeout (the e2e suite saw about half of closes take ~500 ms instead of
+    /// ~50). So this node campaigns again (pre-votes first, which never disturb anyone) in
+    /// turns: the remaining voters take one stagger each, by id, until a leader is known or the
+    /// maximum election timeout has passed. Two voters can still cross (each grants the other's
+    /// pre-vote, then each votes for itself): `split_vote` breaks such a tie at random.
     fn disconnected(&mut self, at: f64, node: NodeId) {
         let was_leader = self.node.status().leader == Some(node);
         self.node.handle_peer_disconnected(at as u64, node);
@@ -768,11 +779,21 @@ impl Driver {
                 self.campaign_retry = Some(CampaignRetry {
                     next: at + turn + rank as f64 * stagger,
                     every: turn,
-                    until: at + self.timings.election_timeout_min_ms as f64,
+                    until: at + self.timings.election_timeout_max_ms as f64,
                 });
             }
         }
         self.drain();
+    }
+
+    /// A voter refused this candidate its vote. With two voters left of three that is a split
+    /// vote (each voted for itself), and both would wait out a full election timeout: instead
+    /// campaign again after a random one to three staggers, so one of them goes first.
+    fn split_vote(&mut self, at: f64) {
+        let stagger = (self.timings.election_timeout_min_ms / 10).max(1) as f64;
+        let next = at + stagger * (1.0 + 2.0 * js_sys::Math::random());
+        let until = at + self.timings.election_timeout_max_ms as f64;
+        self.campaign_retry = Some(CampaignRetry { next, every: 3.0 * stagger, until });
     }
 
     /// Campaigns again if it is this node's turn (see `disconnected`).
@@ -782,8 +803,7 @@ impl Driver {
             return;
         }
         let status = self.node.status();
-        let waiting =
-            status.leader.is_none() && matches!(status.role, Role::Follower | Role::PreCandidate);
+        let waiting = status.leader.is_none() && status.role != Role::Leader;
         if !waiting || at >= retry.until {
             self.campaign_retry = None;
             return;
