@@ -28,8 +28,12 @@
 //! A vote, an append acknowledgement, anything that promises state, never appears in the output
 //! queue before the `Persist` it depends on. The runtime keeps its half of the bargain: it
 //! processes outputs in order and finishes each `Persist` before transmitting any later `Send`.
-//! Events may be delivered at any time. A runtime that crashes loses exactly the writes it had
-//! not finished, and [`Node::restart`] rebuilds the node from the [`DurableState`] it kept.
+//! Events that report a commit (`Applied`, `ProposalOutcome`, `ReadReady`) are queued after the
+//! writes they depend on too, and a runtime that tells anyone about them (a client, another tab)
+//! delivers them after those writes: in a one-voter configuration, the leader's own write is
+//! what commits its entries, so a crash before it lands loses entries that only such an early
+//! event could have revealed. A runtime that crashes loses exactly the writes it had not
+//! finished, and [`Node::restart`] rebuilds the node from the [`DurableState`] it kept.
 //!
 //! # Example: a three-node cluster in one loop
 //!
@@ -105,9 +109,10 @@ pub mod storage;
 
 pub use machine::SESSION_WINDOW;
 pub use membership::{Change, Membership, MembershipError};
-pub use message::{Entry, EntryPayload, Message, MessageBody, RequestId};
+pub use message::{Entry, EntryPayload, Message, MessageBody, ReadId, RequestId};
 pub use node::{
-    Config, Event, Node, Output, ProposalError, ReplicationState, Role, Status, TransferError,
+    Config, Event, Node, Output, ProposalError, ReadError, ReplicationState, Role, Status,
+    TransferError,
 };
 pub use reducer::Reducer;
 pub use storage::{DurableState, Persist, RestoreError, Snapshot};

@@ -13,6 +13,10 @@ pub struct RequestId {
     pub seq: u64,
 }
 
+/// Identifies one linearizable read made at a node (the application picks it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ReadId(pub u64);
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EntryPayload<A> {
     /// The empty entry a new leader appends to commit its term.
@@ -66,48 +70,29 @@ pub enum MessageBody<A> {
         transfer: bool,
     },
     /// The answer to `RequestVote`. A granted pre-vote echoes the requested term.
-    VoteResponse {
-        pre_vote: bool,
-        granted: bool,
-    },
+    VoteResponse { pre_vote: bool, granted: bool },
     /// Log replication: `entries` follow the entry at `prev_index` whose term is `prev_term`.
     /// `commit` is the leader's commit index.
-    Append {
-        prev_index: LogIndex,
-        prev_term: Term,
-        commit: LogIndex,
-        entries: Vec<Entry<A>>,
-    },
+    Append { prev_index: LogIndex, prev_term: Term, commit: LogIndex, entries: Vec<Entry<A>> },
     /// The follower's log now matches the leader's up to `match_index`.
-    AppendAccepted {
-        match_index: LogIndex,
-    },
+    AppendAccepted { match_index: LogIndex },
     /// The follower's log has no entry `(prev_index = rejected_index, prev_term)`. The hint is
     /// the follower's last entry at or below `rejected_index` whose term is at most the
     /// leader's `prev_term`: the leader skips back over whole terms instead of one index at a
     /// time (fast backtracking, as in etcd).
-    AppendRejected {
-        rejected_index: LogIndex,
-        hint_index: LogIndex,
-        hint_term: Term,
-    },
+    AppendRejected { rejected_index: LogIndex, hint_index: LogIndex, hint_term: Term },
     /// Leader liveness, and the commit index the follower may safely adopt (never beyond what
-    /// the leader knows the follower holds).
-    Heartbeat {
-        commit: LogIndex,
-    },
-    HeartbeatResponse,
+    /// the leader knows the follower holds). `round` numbers the leader's heartbeat rounds: a
+    /// majority answering one confirms the reads that arrived before it.
+    Heartbeat { commit: LogIndex, round: u64 },
+    /// Echoes the heartbeat's round (0 when answering a stale leader).
+    HeartbeatResponse { round: u64 },
     /// A follower forwards a proposal to the leader it knows in `Message::term`. The leader
     /// accepts it only in that very term, which keeps every copy of a request inside the terms
     /// the proposer knows about (see `node::proposals`).
-    Propose {
-        request: RequestId,
-        action: A,
-    },
+    Propose { request: RequestId, action: A },
     /// The receiver is not the leader of the sender's term (the message's term is its own).
-    ProposeRejected {
-        request: RequestId,
-    },
+    ProposeRejected { request: RequestId },
     /// One chunk of the leader's snapshot: bytes `offset..offset + data.len()` of `total`. The
     /// snapshot covers the log up to `index` (of term `term`), with `membership` in force.
     InstallSnapshot {
@@ -121,16 +106,15 @@ pub enum MessageBody<A> {
     /// The follower holds the first `received` bytes of snapshot `index`. With `resend`, a chunk
     /// was missing: sending must go back to `received`. (The end of a transfer is acknowledged
     /// by `AppendAccepted` at the snapshot's index, once it is installed and written.)
-    SnapshotAck {
-        index: LogIndex,
-        received: u64,
-        resend: bool,
-    },
+    SnapshotAck { index: LogIndex, received: u64, resend: bool },
+    /// A follower asks the leader for a read index for its read `id`.
+    ReadIndex { id: ReadId },
+    /// The read index for read `id`, confirmed by a heartbeat round; `None` if the receiver of
+    /// the request is not (or no longer) the leader.
+    ReadIndexResponse { id: ReadId, index: Option<LogIndex> },
     /// Leadership transfer: the leader tells a voter whose log is up to date to campaign now.
     TimeoutNow,
     /// `node` asks to join the cluster. Any member takes it: a follower forwards it to the
     /// leader, which adds `node` as a learner. Terms play no part (the sender may know none).
-    JoinRequest {
-        node: NodeId,
-    },
+    JoinRequest { node: NodeId },
 }

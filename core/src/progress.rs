@@ -42,14 +42,16 @@ pub(crate) struct Progress {
     pub(crate) commit_sent: LogIndex,
     /// When anything last arrived from this node (or when the leader started tracking it).
     pub(crate) last_heard: Millis,
+    /// The latest heartbeat round this follower answered (for reads).
+    pub(crate) round_acked: u64,
     /// In `Snapshot`: the snapshot being sent (by its last index), the offset of the next byte
     /// to send, and how many bytes the follower confirmed.
     pub(crate) snapshot_index: LogIndex,
     pub(crate) snapshot_sent: u64,
     snapshot_acked: u64,
-    /// `snapshot_acked` at the previous heartbeat answer: no progress in a whole heartbeat
-    /// interval means chunks were lost.
-    snapshot_acked_before: u64,
+    /// When the follower last reported progress (or sending last went back): with none for a
+    /// whole heartbeat interval, chunks were lost.
+    snapshot_progress_at: Millis,
 }
 
 impl Progress {
@@ -64,10 +66,11 @@ impl Progress {
             recently_active: false,
             commit_sent: 0,
             last_heard: now,
+            round_acked: 0,
             snapshot_index: 0,
             snapshot_sent: 0,
             snapshot_acked: 0,
-            snapshot_acked_before: 0,
+            snapshot_progress_at: now,
         }
     }
 
@@ -136,24 +139,30 @@ impl Progress {
     /// A heartbeat answer proves the follower is reachable: let a stalled probe go again, and
     /// free one slot of a full pipeline, since acknowledgements may have been lost (the answer
     /// to the next append acknowledges everything before it).
-    pub(crate) fn heartbeat_answered(&mut self, max_inflight: usize) {
+    /// While sending a snapshot, a follower that answers heartbeats but reported no progress
+    /// for `interval` lost chunks: sending goes back to what it holds.
+    pub(crate) fn heartbeat_answered(
+        &mut self,
+        max_inflight: usize,
+        now: Millis,
+        interval: Millis,
+    ) {
         self.probe_sent = false;
         if self.inflight.len() >= max_inflight.max(1) {
             self.inflight.pop_front();
         }
-        if self.state == ReplicationState::Snapshot {
-            if self.snapshot_acked == self.snapshot_acked_before {
-                self.snapshot_sent = self.snapshot_acked; // go back to what the follower has
-            }
-            self.snapshot_acked_before = self.snapshot_acked;
+        let stalled = now >= self.snapshot_progress_at.saturating_add(interval);
+        if self.state == ReplicationState::Snapshot && stalled {
+            self.snapshot_sent = self.snapshot_acked;
+            self.snapshot_progress_at = now;
         }
     }
 
     /// Starts sending the snapshot whose last index is `index`, from its first byte.
-    pub(crate) fn send_snapshot(&mut self, index: LogIndex) {
+    pub(crate) fn send_snapshot(&mut self, index: LogIndex, now: Millis) {
         self.state = ReplicationState::Snapshot;
         self.snapshot_index = index;
-        (self.snapshot_sent, self.snapshot_acked, self.snapshot_acked_before) = (0, 0, 0);
+        (self.snapshot_sent, self.snapshot_acked, self.snapshot_progress_at) = (0, 0, now);
         self.probe_sent = false;
         self.inflight.clear();
     }
@@ -170,16 +179,24 @@ impl Progress {
         Some((sent, end))
     }
 
-    /// The follower holds the first `received` bytes of snapshot `index`; with `resend`, it
+    /// The follower holds the first `received` bytes of snapshot `index` (perhaps more than
+    /// this leader sent: it may have received them from an earlier leader); with `resend`, it
     /// missed what came next, so sending starts again from there.
-    pub(crate) fn snapshot_acknowledged(&mut self, index: LogIndex, received: u64, resend: bool) {
+    pub(crate) fn snapshot_acknowledged(
+        &mut self,
+        index: LogIndex,
+        received: u64,
+        resend: bool,
+        now: Millis,
+    ) {
         if self.state != ReplicationState::Snapshot || index != self.snapshot_index {
             return;
         }
-        self.snapshot_acked = self.snapshot_acked.max(received);
-        if resend {
-            self.snapshot_sent = received;
+        if received > self.snapshot_acked {
+            self.snapshot_acked = received;
+            self.snapshot_progress_at = now;
         }
+        self.snapshot_sent = if resend { received } else { self.snapshot_sent.max(received) };
     }
 }
 
@@ -208,16 +225,19 @@ mod tests {
     #[test]
     fn snapshot_chunks_go_out_in_a_window_and_go_back_on_a_gap_or_silence() {
         let mut p = Progress::new(2, 1, 0);
-        p.send_snapshot(100);
+        p.send_snapshot(100, 0);
         let chunks: Vec<_> = core::iter::from_fn(|| p.next_chunk(1000, 100)).collect();
         assert_eq!(chunks, [(0, 100), (100, 200), (200, 300), (300, 400)]);
-        p.snapshot_acknowledged(100, 200, false);
+        p.snapshot_acknowledged(100, 200, false, 1);
         assert_eq!(p.next_chunk(1000, 100), Some((400, 500)));
-        p.snapshot_acknowledged(100, 200, true);
+        p.snapshot_acknowledged(100, 200, true, 2);
         assert_eq!(p.next_chunk(1000, 100), Some((200, 300)), "the follower missed 200..");
-        p.heartbeat_answered(8);
-        p.heartbeat_answered(8);
+        p.heartbeat_answered(8, 20, 50);
+        assert_eq!(p.next_chunk(1000, 100), Some((300, 400)), "not silent for long yet");
+        p.heartbeat_answered(8, 60, 50);
         assert_eq!(p.next_chunk(1000, 100), Some((200, 300)), "silence: from what it holds");
+        p.snapshot_acknowledged(100, 900, false, 61);
+        assert_eq!(p.next_chunk(1000, 100), Some((900, 1000)), "it held more than we knew");
         assert!(p.is_paused(8));
         p.acknowledge(100);
         assert_eq!((p.state, p.next_index, p.match_index), (ReplicationState::Replicate, 101, 100));

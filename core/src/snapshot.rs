@@ -1,8 +1,9 @@
 //! A follower's side of a snapshot transfer: chunks arrive in order over a reliable channel most
 //! of the time, but a lost, repeated or reordered message must neither corrupt the result nor
-//! stall the transfer. Chunks are accepted only in order; a duplicate is dropped; a gap is
-//! reported once (the leader then goes back to the first missing byte); a chunk of a newer
-//! snapshot starts over, and a late one of an older snapshot is dropped. The leader's side, a window of chunks in flight, is in `progress`.
+//! stall the transfer. Chunks are accepted only in order, and every chunk is answered with how
+//! much is in; a gap is reported as such once (the leader then goes back to the first missing
+//! byte); a chunk of a newer snapshot starts over, and a late one of an older snapshot is
+//! dropped. The leader's side, a window of chunks in flight, is in `progress`.
 use crate::{LogIndex, Term};
 use alloc::vec::Vec;
 
@@ -21,11 +22,13 @@ pub(crate) struct Reassembly {
 pub(crate) enum Received {
     /// It completed the snapshot: these are its bytes.
     Complete(Vec<u8>),
-    /// It was the next chunk: this many bytes are in.
+    /// This many bytes are in (the chunk was the next one, a duplicate, or beyond a gap
+    /// already reported). Said every time: the leader may have started over (a new leader
+    /// does) and needs to learn where the follower stands.
     Progress(u64),
     /// Bytes from this offset on are missing: the leader should resend from there.
     Gap(u64),
-    /// Nothing to say: a duplicate, a gap already reported, or a malformed chunk.
+    /// A malformed chunk, or one of an older snapshot.
     Ignored,
 }
 
@@ -45,13 +48,10 @@ pub(crate) fn receive(
     }
     let Some(r) = slot.as_mut() else { return Received::Ignored };
     let len = r.data.len() as u64;
-    if offset < len {
-        return Received::Ignored;
+    if offset < len || (offset > len && r.gap_reported == Some(len)) {
+        return Received::Progress(len);
     }
     if offset > len {
-        if r.gap_reported == Some(len) {
-            return Received::Ignored;
-        }
         r.gap_reported = Some(len);
         return Received::Gap(len);
     }
@@ -87,12 +87,12 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_are_dropped_and_a_gap_is_reported_once() {
+    fn duplicates_are_answered_and_a_gap_is_reported_once() {
         let mut slot = None;
         receive(&mut slot, SNAP, 0, vec![1, 2]);
-        assert_eq!(receive(&mut slot, SNAP, 0, vec![1, 2]), Received::Ignored);
+        assert_eq!(receive(&mut slot, SNAP, 0, vec![1, 2]), Received::Progress(2));
         assert_eq!(receive(&mut slot, SNAP, 4, vec![5, 6]), Received::Gap(2));
-        assert_eq!(receive(&mut slot, SNAP, 4, vec![5, 6]), Received::Ignored, "reported already");
+        assert_eq!(receive(&mut slot, SNAP, 4, vec![5, 6]), Received::Progress(2), "reported");
         assert_eq!(receive(&mut slot, SNAP, 2, vec![3, 4]), Received::Progress(4));
         assert_eq!(receive(&mut slot, SNAP, 4, vec![5, 6, 7]), Received::Ignored, "too long");
         assert_eq!(

@@ -4,7 +4,7 @@
 use flotilla_core::codec::{decode, encode, DecodeError, MAGIC, VERSION};
 use flotilla_core::reducers::kv::KvAction;
 use flotilla_core::reducers::shared_log::Post;
-use flotilla_core::{Entry, EntryPayload, Membership, Message, MessageBody, RequestId};
+use flotilla_core::{Entry, EntryPayload, Membership, Message, MessageBody, ReadId, RequestId};
 
 fn every_body() -> Vec<MessageBody<KvAction>> {
     let request = RequestId { client: 3, seq: 99 };
@@ -30,8 +30,8 @@ fn every_body() -> Vec<MessageBody<KvAction>> {
         MessageBody::Append { prev_index: 3, prev_term: 2, commit: 3, entries },
         MessageBody::AppendAccepted { match_index: u64::MAX },
         MessageBody::AppendRejected { rejected_index: 9, hint_index: 4, hint_term: 1 },
-        MessageBody::Heartbeat { commit: 12 },
-        MessageBody::HeartbeatResponse,
+        MessageBody::Heartbeat { commit: 12, round: 40 },
+        MessageBody::HeartbeatResponse { round: 40 },
         MessageBody::Propose { request, action: KvAction::Write { key: 1, value: 2 } },
         MessageBody::ProposeRejected { request },
         MessageBody::InstallSnapshot {
@@ -43,6 +43,8 @@ fn every_body() -> Vec<MessageBody<KvAction>> {
             data: vec![7; 1024],
         },
         MessageBody::SnapshotAck { index: 40, received: 2048, resend: true },
+        MessageBody::ReadIndex { id: ReadId(5) },
+        MessageBody::ReadIndexResponse { id: ReadId(5), index: Some(77) },
         MessageBody::TimeoutNow,
         MessageBody::JoinRequest { node: 4 },
     ]

@@ -22,7 +22,8 @@ fn section_5_1_a_node_that_sees_a_higher_term_adopts_it_and_follows() {
     let mut c = Cluster::new(3);
     c.elect(1);
     let term = c.term(1);
-    c.node_mut(1).handle_message(0, message(2, 1, term + 5, MessageBody::HeartbeatResponse));
+    c.node_mut(1)
+        .handle_message(0, message(2, 1, term + 5, MessageBody::HeartbeatResponse { round: 0 }));
     assert_eq!(c.role(1), Role::Follower);
     assert_eq!(c.term(1), term + 5);
 }
@@ -45,7 +46,7 @@ fn section_5_1_a_message_from_an_older_term_is_refused_with_the_newer_term() {
             Some(Output::Send(Message {
                 to: 2,
                 term: 3,
-                body: MessageBody::HeartbeatResponse,
+                body: MessageBody::HeartbeatResponse { round: 0 },
                 ..
             }))
         ),

@@ -6,7 +6,9 @@ mod common;
 
 use common::{req, write, Cluster};
 use flotilla_core::reducers::kv::KvAction;
-use flotilla_core::{Change, Entry, EntryPayload, Membership, Message, MessageBody, RequestId};
+use flotilla_core::{
+    Change, Entry, EntryPayload, Membership, Message, MessageBody, ReadId, RequestId,
+};
 
 /// xorshift64*: a fixed-seed source of test inputs.
 struct Gen(u64);
@@ -21,7 +23,7 @@ impl Gen {
 
     /// Mostly small numbers (the interesting ones), sometimes the extremes.
     fn number(&mut self) -> u64 {
-        match self.next() % 13 {
+        match self.next() % 15 {
             0 => u64::MAX - self.next() % 3,
             1 => self.next(),
             _ => self.next() % 12,
@@ -66,7 +68,7 @@ impl Gen {
 
     fn body(&mut self) -> MessageBody<KvAction> {
         let request = RequestId { client: self.number(), seq: self.number() };
-        match self.next() % 13 {
+        match self.next() % 15 {
             0 => MessageBody::RequestVote {
                 pre_vote: self.flag(),
                 last_index: self.number(),
@@ -86,11 +88,16 @@ impl Gen {
                 hint_index: self.number(),
                 hint_term: self.number(),
             },
-            5 => MessageBody::Heartbeat { commit: self.number() },
-            6 => MessageBody::HeartbeatResponse,
+            5 => MessageBody::Heartbeat { commit: self.number(), round: self.number() },
+            6 => MessageBody::HeartbeatResponse { round: self.number() },
             7 => MessageBody::Propose { request, action: KvAction::Read { key: 0 } },
             8 => MessageBody::JoinRequest { node: self.number() },
             11 => MessageBody::TimeoutNow,
+            12 => MessageBody::ReadIndex { id: ReadId(self.number()) },
+            13 => MessageBody::ReadIndexResponse {
+                id: ReadId(self.number()),
+                index: self.flag().then(|| self.number()),
+            },
             9 => MessageBody::InstallSnapshot {
                 index: self.number(),
                 term: self.number(),

@@ -125,7 +125,12 @@ fn forwarding_a_proposal_refused_by_a_former_leader_goes_to_the_next_one() {
     c.elect(1);
     let term = c.term(1);
     // Leader 1 learns of a newer term and steps down; node 3 does not know yet.
-    let nudge = Message { from: 2, to: 1, term: term + 1, body: MessageBody::HeartbeatResponse };
+    let nudge = Message {
+        from: 2,
+        to: 1,
+        term: term + 1,
+        body: MessageBody::HeartbeatResponse { round: 0 },
+    };
     let now = c.now;
     c.node_mut(1).handle_message(now, nudge);
     c.drain(1);

@@ -222,3 +222,29 @@ fn section_7_install_reports_an_event_and_settles_the_proposals_it_covers() {
     let outcome = c.outcome(3, req(5, 1)).expect("settled by the session table");
     assert_eq!(outcome.unwrap().1, KvOutput::Written);
 }
+
+#[test]
+fn section_7_a_new_leader_resumes_a_transfer_where_the_follower_stands() {
+    let tune = |c| Config { snapshot_chunk_bytes: 64, ..compacting(50, 0)(c) };
+    let mut c = Cluster::with_config(3, tune);
+    c.elect(1);
+    c.isolate(3);
+    c.write_many(1, 1, 120, 20);
+    c.heal();
+    // Node 3 gets every chunk but the last from leader 1, which then dies.
+    c.drop_if(|m| match &m.body {
+        MessageBody::InstallSnapshot { offset, total, data, .. } => {
+            offset + data.len() as u64 == *total
+        }
+        _ => false,
+    });
+    c.run_for(100);
+    assert!(c.node(3).status().commit < c.commit(1));
+    c.heal();
+    c.crash(1);
+    let leader = c.run_until_leader(3_000);
+    c.run_for(200);
+    assert_eq!(c.node(3).status().commit, c.commit(leader));
+    assert_eq!(c.node(3).committed_state(), c.node(leader).committed_state());
+    assert_durability_rule(&c);
+}

@@ -94,10 +94,18 @@ async fn links_connect_and_carry_core_messages_both_ways() {
         });
         a.handle_signal(SignalPayload::Description { sdp_type: "rollback".into(), sdp: "".into() });
     }
-    let heartbeat =
-        Message::<String> { from: 1, to: 2, term: 3, body: MessageBody::Heartbeat { commit: 7 } };
-    let response =
-        Message::<String> { from: 2, to: 1, term: 3, body: MessageBody::HeartbeatResponse };
+    let heartbeat = Message::<String> {
+        from: 1,
+        to: 2,
+        term: 3,
+        body: MessageBody::Heartbeat { commit: 7, round: 1 },
+    };
+    let response = Message::<String> {
+        from: 2,
+        to: 1,
+        term: 3,
+        body: MessageBody::HeartbeatResponse { round: 1 },
+    };
     send(&pair.a, &codec::encode(&heartbeat)).expect("a sends");
     send(&pair.b, &codec::encode(&response)).expect("b sends");
     wait_for("a frame each way", 5_000.0, || {

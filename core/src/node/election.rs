@@ -84,7 +84,10 @@ impl<R: Reducer> Node<R> {
             // Answer the stale sender with our term so it catches up (a stale leader steps down).
             match body {
                 Append { .. } | Heartbeat { .. } | InstallSnapshot { .. } => {
-                    self.send(from, self.term, HeartbeatResponse)
+                    self.send(from, self.term, HeartbeatResponse { round: 0 })
+                }
+                ReadIndex { id } => {
+                    self.send(from, self.term, ReadIndexResponse { id: *id, index: None })
                 }
                 RequestVote { pre_vote: true, .. } => {
                     self.send(from, self.term, VoteResponse { pre_vote: true, granted: false })
@@ -128,6 +131,14 @@ impl<R: Reducer> Node<R> {
             return;
         }
         self.set_role(self.role, None);
+        // With lease reads the old leader may still be serving reads from its lease, which
+        // promises that this node votes for nobody else before it runs out.
+        let lease_reads = self.config.lease_reads && self.config.check_quorum;
+        let start = if lease_reads {
+            now.max(self.leader_contact.saturating_add(self.config.election_timeout_min))
+        } else {
+            now
+        };
         let rank = self
             .configs
             .latest()
@@ -137,7 +148,7 @@ impl<R: Reducer> Node<R> {
             .position(|&v| v == self.config.id)
             .unwrap_or(0) as Millis;
         let stagger = (self.config.election_timeout_min / 10).max(1);
-        self.election_deadline = now.saturating_add(rank * stagger);
+        self.election_deadline = start.saturating_add(rank * stagger);
         if self.election_deadline <= now {
             self.campaign(now);
         }
@@ -233,6 +244,9 @@ impl<R: Reducer> Node<R> {
             self.voted_for = None;
             self.hard_state_dirty = true;
         }
+        if self.role == Role::Leader {
+            self.drop_unconfirmed_reads();
+        }
         self.votes.clear();
         self.peers.clear();
         self.transfer = None;
@@ -272,6 +286,7 @@ impl<R: Reducer> Node<R> {
         self.role = role;
         self.leader = leader;
         self.emit(Event::RoleChanged { term: self.term, role, leader });
+        self.drop_reads_asked_elsewhere();
         if leader.is_some() {
             self.forward_awaiting_proposals();
         }

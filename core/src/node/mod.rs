@@ -11,6 +11,7 @@ mod election;
 mod membership;
 mod pending;
 mod proposals;
+mod reads;
 mod replication;
 mod snapshots;
 mod transfer;
@@ -18,6 +19,7 @@ mod transfer;
 use crate::log::RaftLog;
 use crate::machine::Machine;
 use crate::membership::{Configurations, Membership};
+use crate::message::ReadId;
 use crate::progress::Progress;
 use crate::rng::Rng;
 use crate::snapshot::Reassembly;
@@ -32,6 +34,7 @@ use core::fmt;
 use proposals::Proposals;
 
 pub use crate::progress::ReplicationState;
+pub use reads::ReadError;
 pub use transfer::TransferError;
 
 /// Tuning of one node. Build it with [`Config::new`] and adjust fields as needed.
@@ -65,6 +68,10 @@ pub struct Config {
     /// Entries kept in memory below a new snapshot, so that a follower slightly behind still
     /// receives entries rather than the whole snapshot. (Storage drops them.)
     pub compact_keep_entries: u64,
+    /// Serve linearizable reads from the leader's lease, without a heartbeat round, while it
+    /// holds (see `node::reads`). Needs `check_quorum`; ignored without it. Off by default: it
+    /// trusts clocks to run at the same rate and a restarted node to keep its lease.
+    pub lease_reads: bool,
     /// Snapshot bytes per `InstallSnapshot` message. The default keeps every encoded message
     /// under 64 KiB (the safe size for a WebRTC data channel message) for any configuration of
     /// fewer than 400 members.
@@ -88,6 +95,7 @@ impl Config {
             compact_after_entries: Some(4096),
             compact_after_bytes: None,
             compact_keep_entries: 512,
+            lease_reads: false,
             snapshot_chunk_bytes: 60 * 1024,
         }
     }
@@ -165,6 +173,11 @@ pub enum Event<R: Reducer> {
     /// A snapshot from the leader replaced the committed state (and the log up to `index`):
     /// no `Applied` events come for the entries it covers.
     SnapshotInstalled { index: LogIndex, term: Term },
+    /// A read made here is linearizable now: `committed_state()` includes everything committed
+    /// when it arrived at the leader (its read index, `index`).
+    ReadReady { id: ReadId, index: LogIndex },
+    /// A read made here failed; it may be retried.
+    ReadFailed { id: ReadId, error: ReadError },
     /// The configuration in force changed: an entry at `index` was appended to this node's log,
     /// or a replaced log suffix took one away (then `index` is that of the one back in force).
     MembershipChanged { index: LogIndex, membership: Membership },
@@ -230,6 +243,8 @@ pub struct Node<R: Reducer> {
     /// Scratch space for computing the quorum's match index without allocating.
     match_scratch: Vec<LogIndex>,
     proposals: Proposals<R>,
+    /// Linearizable reads: rounds, pending reads, the lease.
+    reads: reads::Reads,
     /// Leader: a leadership transfer under way.
     transfer: Option<transfer::Transfer>,
 
@@ -363,6 +378,7 @@ impl<R: Reducer> Node<R> {
             peers: Vec::new(),
             match_scratch: Vec::new(),
             proposals: Proposals::new(),
+            reads: reads::Reads::new(),
             transfer: None,
             now,
             election_deadline: 0,
@@ -415,8 +431,14 @@ impl<R: Reducer> Node<R> {
             MessageBody::AppendRejected { rejected_index, hint_index, hint_term } => {
                 self.handle_append_rejected(from, rejected_index, hint_index, hint_term)
             }
-            MessageBody::Heartbeat { commit } => self.handle_heartbeat(now, from, commit),
-            MessageBody::HeartbeatResponse => self.handle_heartbeat_response(from),
+            MessageBody::Heartbeat { commit, round } => {
+                self.handle_heartbeat(now, from, commit, round)
+            }
+            MessageBody::HeartbeatResponse { round } => self.handle_heartbeat_response(from, round),
+            MessageBody::ReadIndex { id } => self.handle_read_index(from, id),
+            MessageBody::ReadIndexResponse { id, index } => {
+                self.handle_read_index_response(from, id, index)
+            }
             MessageBody::Propose { request, action } => {
                 self.handle_propose(from, term, request, action)
             }
@@ -451,6 +473,7 @@ impl<R: Reducer> Node<R> {
             self.campaign(now);
         }
         self.expire_proposals(now);
+        self.expire_reads(now);
     }
 
     /// The next output, or `None` when there is nothing more to do for now. Drain it after
@@ -474,7 +497,8 @@ impl<R: Reducer> Node<R> {
             _ => self.election_deadline,
         };
         let role_timer = self.transfer.as_ref().map_or(role_timer, |t| t.deadline.min(role_timer));
-        Some(self.proposals.next_deadline().map_or(role_timer, |d| d.min(role_timer)))
+        let deadlines = [self.proposals.next_deadline(), self.reads.next_deadline()];
+        Some(deadlines.into_iter().flatten().fold(role_timer, Millis::min))
     }
 
     /// The state after every committed entry was applied.
@@ -580,6 +604,7 @@ impl<R: Reducer> Node<R> {
             for i in 0..self.peers.len() {
                 self.replicate_to(i);
             }
+            self.start_wanted_round();
             // Now that followers have the latest commit index, a leader that committed its own
             // removal hands over (thesis section 4.2.2).
             if !self.is_voter() && self.configs.latest_index() <= self.commit {

@@ -53,7 +53,8 @@ impl<R: Reducer> Node<R> {
         let commit = self.commit.min(progress.match_index);
         progress.commit_sent = progress.commit_sent.max(commit);
         let to = progress.id;
-        self.send(to, self.term, MessageBody::Heartbeat { commit });
+        let round = self.reads.round;
+        self.send(to, self.term, MessageBody::Heartbeat { commit, round });
     }
 
     /// Sends `peer` one append starting at its next index, possibly with no entries (then it
@@ -82,10 +83,14 @@ impl<R: Reducer> Node<R> {
         true
     }
 
+    /// Starts a heartbeat round (which this node, if it votes, answers at once: in a one-voter
+    /// cluster that alone confirms it).
     pub(super) fn broadcast_heartbeats(&mut self) {
+        self.next_round();
         for peer in 0..self.peers.len() {
             self.send_heartbeat(peer);
         }
+        self.confirm_reads();
     }
 
     pub(super) fn handle_append(
@@ -167,7 +172,13 @@ impl<R: Reducer> Node<R> {
         self.needs_flush = true;
     }
 
-    pub(super) fn handle_heartbeat(&mut self, now: Millis, from: NodeId, commit: LogIndex) {
+    pub(super) fn handle_heartbeat(
+        &mut self,
+        now: Millis,
+        from: NodeId,
+        commit: LogIndex,
+        round: u64,
+    ) {
         if self.role == Role::Leader {
             return;
         }
@@ -176,16 +187,22 @@ impl<R: Reducer> Node<R> {
         if commit > self.commit {
             self.advance_commit(commit);
         }
-        self.send(from, self.term, MessageBody::HeartbeatResponse);
+        self.send(from, self.term, MessageBody::HeartbeatResponse { round });
     }
 
-    pub(super) fn handle_heartbeat_response(&mut self, from: NodeId) {
+    pub(super) fn handle_heartbeat_response(&mut self, from: NodeId, round: u64) {
         if self.role != Role::Leader {
             return;
         }
         let Some(peer) = self.peers.iter().position(|p| p.id == from) else { return };
         let progress = &mut self.peers[peer];
-        progress.heartbeat_answered(self.config.max_inflight_appends);
+        if round > progress.round_acked {
+            progress.round_acked = round;
+            self.confirm_reads();
+        }
+        let progress = &mut self.peers[peer];
+        let interval = self.config.heartbeat_interval;
+        progress.heartbeat_answered(self.config.max_inflight_appends, self.now, interval);
         let last_index = self.log.last_index();
         let lost = progress.match_index < last_index && progress.next_index > last_index;
         if lost && progress.state != ReplicationState::Snapshot {
@@ -256,6 +273,10 @@ impl<R: Reducer> Node<R> {
                 self.settle_proposal(request, result);
             }
             self.settle_proposals_older_than(term);
+        }
+        self.serve_reads();
+        if self.role == Role::Leader {
+            self.release_reads_waiting_for_term();
         }
         self.maybe_compact();
     }

@@ -76,7 +76,7 @@ impl<R: Reducer> Node<R> {
     /// Leader: `peer` needs entries that are compacted away, so it gets the snapshot.
     pub(super) fn start_snapshot(&mut self, peer: usize) {
         if let Some(index) = self.snapshot.as_ref().map(|s| s.index) {
-            self.peers[peer].send_snapshot(index);
+            self.peers[peer].send_snapshot(index, self.now);
         }
     }
 
@@ -86,7 +86,7 @@ impl<R: Reducer> Node<R> {
         let progress = &mut self.peers[peer];
         if progress.snapshot_index != snapshot.index {
             // Compacted again since the transfer began: send the newer one.
-            progress.send_snapshot(snapshot.index);
+            progress.send_snapshot(snapshot.index, self.now);
         }
         let (total, chunk) = (snapshot.data.len() as u64, self.config.snapshot_chunk_bytes as u64);
         let mut chunks = Vec::new();
@@ -119,7 +119,7 @@ impl<R: Reducer> Node<R> {
             return;
         }
         if let Some(peer) = self.peers.iter_mut().find(|p| p.id == from) {
-            peer.snapshot_acknowledged(index, received, resend);
+            peer.snapshot_acknowledged(index, received, resend, self.now);
             self.needs_flush = peer.state == ReplicationState::Snapshot || self.needs_flush;
         }
     }

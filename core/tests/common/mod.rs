@@ -11,7 +11,7 @@ use flotilla_core::membership::policy;
 use flotilla_core::reducers::kv::{Kv, KvAction, KvOutput};
 use flotilla_core::{
     Change, Config, DurableState, Entry, EntryPayload, Event, LogIndex, Message, MessageBody,
-    Millis, Node, NodeId, Output, Persist, ProposalError, RequestId, Role, Term,
+    Millis, Node, NodeId, Output, Persist, ProposalError, ReadError, ReadId, RequestId, Role, Term,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::convert::Infallible;
@@ -443,6 +443,28 @@ impl Cluster {
         let node = Node::restart(config, voters, self.disks[&id].clone(), seed, self.now);
         self.nodes.insert(id, node);
         self.drain(id);
+    }
+
+    /// Starts read `id` at node `at`.
+    pub fn read(&mut self, at: NodeId, id: u64) -> Result<(), ReadError> {
+        let now = self.now;
+        let result = self.node_mut(at).read(now, ReadId(id));
+        self.drain(at);
+        result
+    }
+
+    /// What became of read `id` at node `at`: `Some(Ok(index))` once ready, `Some(Err(_))` if it
+    /// failed, `None` while pending.
+    pub fn read_outcome(&self, at: NodeId, id: u64) -> Option<Result<LogIndex, ReadError>> {
+        self.events.iter().find_map(|(node, event)| match event {
+            Event::ReadReady { id: r, index } if *node == at && *r == ReadId(id) => {
+                Some(Ok(*index))
+            }
+            Event::ReadFailed { id: r, error } if *node == at && *r == ReadId(id) => {
+                Some(Err(*error))
+            }
+            _ => None,
+        })
     }
 
     /// Whether a message is an append (used by drop filters).

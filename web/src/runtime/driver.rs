@@ -608,7 +608,7 @@ impl Driver {
             self.stats.dropped_frames += 1;
             return;
         }
-        let Some(&link) = self.by_node.get(&messages[0].to) else {
+        let Some(&link) = messages.first().and_then(|first| self.by_node.get(&first.to)) else {
             self.stats.dropped_frames += 1;
             return;
         };

@@ -56,7 +56,7 @@ pub fn kind<A>(body: &MessageBody<A>) -> (MessageKind, bool) {
         Append { .. } => (MessageKind::Append, false),
         AppendAccepted { .. } | AppendRejected { .. } => (MessageKind::Append, true),
         Heartbeat { .. } => (MessageKind::Heartbeat, false),
-        HeartbeatResponse => (MessageKind::Heartbeat, true),
+        HeartbeatResponse { .. } => (MessageKind::Heartbeat, true),
         Propose { .. } => (MessageKind::Proposal, false),
         ProposeRejected { .. } => (MessageKind::Proposal, true),
         InstallSnapshot { .. } => (MessageKind::Snapshot, false),
