@@ -10,15 +10,27 @@
 //!
 //! Its outputs are what a runtime must do: [`Output::Persist`] (make a write durable),
 //! [`Output::Send`] (transmit a message, encoded with [`codec`]) and [`Output::Event`] (tell the
-//! application: an entry was applied, a proposal's outcome, a role change).
+//! application: an entry was applied, a proposal's outcome, a read is ready, a role or
+//! membership change, a snapshot installed).
+//!
+//! # Features
+//!
+//! Raft as in the paper and Ongaro's thesis: elections with PreVote, CheckQuorum and a leader
+//! lease; pipelined replication; proposals at any node (forwarded to the leader) with
+//! deduplication; membership changes one server at a time, with learners ([`membership`], with
+//! an automatic policy as pure functions in [`membership::policy`]); log compaction into
+//! snapshots, sent in chunks to followers that fell behind; leadership transfer; linearizable
+//! reads by ReadIndex (lease reads as an opt-in); a "connection closed" hint for fast failure
+//! detection; counters for introspection.
 //!
 //! # Driving a node
 //!
 //! In the style of quinn-proto and str0m, one step is:
 //!
 //! 1. Give the node one input: [`Node::handle_message`] for a message that arrived,
-//!    [`Node::handle_timeout`] when the time from `poll_timeout` has come, or
-//!    [`Node::propose`] for something the application wants.
+//!    [`Node::handle_timeout`] when the time from `poll_timeout` has come,
+//!    [`Node::handle_peer_disconnected`] when a connection closed, or [`Node::propose`],
+//!    [`Node::read`] (and the other methods listed on [`Node`]) for what the application wants.
 //! 2. Drain [`Node::poll_output`] until it returns `None`, performing each output **in order**.
 //! 3. Ask [`Node::poll_timeout`] when to call `handle_timeout` next, and sleep until then or
 //!    until the next input, whichever comes first.
@@ -83,11 +95,14 @@
 //! # Layout
 //!
 //! - [`node`]: the Raft node and its public types (`Config`, `Output`, `Event`, ...).
+//! - [`membership`]: configurations, single-server changes and the automatic policy.
 //! - [`message`]: what nodes send each other; [`codec`]: its versioned binary encoding.
-//! - [`storage`]: durable writes and the image a restart reads back.
+//! - [`storage`]: durable writes, snapshots, and the image a restart reads back.
 //! - [`reducer`]: the state-machine trait; [`reducers`]: the two Flotilla ships.
-//! - `log`, `progress`, `machine`, `rng` (private): the log with its base, per-follower
-//!   replication progress, the replicated state with its session table, the seeded PRNG.
+//! - [`gossip`]: scuttlebutt presence and telemetry, independent of Raft.
+//! - `log`, `progress`, `machine`, `snapshot`, `rng` (private): the log with its base,
+//!   per-follower replication progress, the replicated state with its session table, the
+//!   follower's reassembly of snapshot chunks, the seeded PRNG.
 #![no_std]
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -111,8 +126,8 @@ pub use machine::SESSION_WINDOW;
 pub use membership::{Change, Membership, MembershipError};
 pub use message::{Entry, EntryPayload, Message, MessageBody, ReadId, RequestId};
 pub use node::{
-    Config, Event, Node, Output, ProposalError, ReadError, ReplicationState, Role, Status,
-    TransferError,
+    Config, Counters, Event, MessageCounts, MessageKind, Node, Output, ProposalError, ReadError,
+    ReplicationState, Role, Status, TransferError,
 };
 pub use reducer::Reducer;
 pub use storage::{DurableState, Persist, RestoreError, Snapshot};

@@ -115,6 +115,7 @@ impl<R: Reducer> Node<R> {
             self.votes.clear();
             self.reset_election_timer(now);
             self.set_role(Role::PreCandidate, None);
+            self.counters.pre_votes_started += 1;
             self.request_votes(now, true, false);
         } else {
             self.start_election(now, false);
@@ -162,6 +163,7 @@ impl<R: Reducer> Node<R> {
         self.votes.clear();
         self.reset_election_timer(now);
         self.set_role(Role::Candidate, None);
+        self.counters.elections_started += 1;
         self.request_votes(now, false, transfer);
     }
 

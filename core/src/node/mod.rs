@@ -2,11 +2,13 @@
 //! replicated state machine, and every timer, and it talks to the world only through inputs
 //! (`handle_*`, `propose`) and outputs (`poll_output`, `poll_timeout`).
 //!
-//! The work is split by concern: `election` (roles, votes, PreVote, CheckQuorum),
-//! `replication` (appends, acknowledgements, commit, apply), `proposals` (proposals from any
-//! node, forwarding, outcomes, the provisional state) and `membership` (configuration changes,
-//! joining). This file holds the public surface, the output queue and the timers that tie them
-//! together.
+//! The work is split by concern: `election` (roles, votes, PreVote, CheckQuorum, the disconnect
+//! hint), `replication` (appends, acknowledgements, commit, apply), `proposals` (proposals from
+//! any node, forwarding, outcomes, the provisional state), `membership` (configuration changes,
+//! joining), `snapshots` (compaction, sending and installing snapshots), `transfer` (leadership
+//! transfer), `reads` (ReadIndex and lease reads) and `counters`. This file holds the public
+//! surface, the output queue and the timers that tie them together.
+mod counters;
 mod election;
 mod membership;
 mod pending;
@@ -34,6 +36,7 @@ use core::fmt;
 use proposals::Proposals;
 
 pub use crate::progress::ReplicationState;
+pub use counters::{Counters, MessageCounts, MessageKind};
 pub use reads::ReadError;
 pub use transfer::TransferError;
 
@@ -194,17 +197,23 @@ pub enum Output<R: Reducer> {
 /// A Raft node running the state machine `R`. See the crate documentation for how to drive it.
 ///
 /// Methods by role:
-/// - creation: [`new`](Self::new), [`bootstrap`](Self::bootstrap), [`restart`](Self::restart);
+/// - creation: [`new`](Self::new), [`bootstrap`](Self::bootstrap), [`restart`](Self::restart)
+///   (or [`try_restart`](Self::try_restart));
 /// - inputs: [`handle_message`](Self::handle_message), [`handle_timeout`](Self::handle_timeout),
 ///   [`handle_peer_disconnected`](Self::handle_peer_disconnected), [`propose`](Self::propose),
-///   [`campaign`](Self::campaign);
+///   [`read`](Self::read), [`campaign`](Self::campaign);
 /// - membership: [`change_membership`](Self::change_membership),
 ///   [`request_join`](Self::request_join), [`policy_view`](Self::policy_view);
+/// - leadership: [`transfer_leadership`](Self::transfer_leadership),
+///   [`step_down`](Self::step_down);
+/// - storage: [`compact_now`](Self::compact_now);
 /// - outputs: [`poll_output`](Self::poll_output) (drain until `None`), then
 ///   [`poll_timeout`](Self::poll_timeout);
 /// - queries: [`committed_state`](Self::committed_state),
 ///   [`provisional_state`](Self::provisional_state), [`status`](Self::status),
-///   [`membership`](Self::membership), [`log`](Self::log).
+///   [`membership`](Self::membership), [`replication`](Self::replication),
+///   [`counters`](Self::counters), [`snapshot_index`](Self::snapshot_index),
+///   [`transferring_to`](Self::transferring_to), [`log`](Self::log).
 pub struct Node<R: Reducer> {
     config: Config,
     rng: Rng,
@@ -260,6 +269,7 @@ pub struct Node<R: Reducer> {
     /// When this node last heard from the leader it follows (for the lease).
     leader_contact: Millis,
 
+    counters: Counters,
     outputs: VecDeque<Output<R>>,
     /// Something changed that `flush` turns into outputs: log entries to persist and replicate,
     /// a commit index to persist and announce.
@@ -385,6 +395,7 @@ impl<R: Reducer> Node<R> {
             heartbeat_deadline: 0,
             quorum_deadline: 0,
             leader_contact: 0,
+            counters: Counters::default(),
             outputs: VecDeque::new(),
             needs_flush: false,
         };
@@ -403,6 +414,7 @@ impl<R: Reducer> Node<R> {
         if to != self.config.id || from == self.config.id || from == 0 {
             return;
         }
+        self.counters.messages_in.count(&body);
         if let MessageBody::JoinRequest { node } = body {
             return self.handle_join_request(now, from, node);
         }
@@ -528,6 +540,22 @@ impl<R: Reducer> Node<R> {
         self.log.entries()
     }
 
+    /// Running totals: messages by kind, elections, proposals, snapshots.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The index of the latest snapshot, taken or installed (0 if none): the log before it is
+    /// gone.
+    pub fn snapshot_index(&self) -> LogIndex {
+        self.snapshot.as_ref().map_or(0, |s| s.index)
+    }
+
+    /// Leader: the node a leadership transfer under way hands over to.
+    pub fn transferring_to(&self) -> Option<NodeId> {
+        self.transfer.as_ref().map(|t| t.target)
+    }
+
     /// Per other member while leader: `(id, match index, next index, replication state)`.
     pub fn replication(
         &self,
@@ -558,6 +586,7 @@ impl<R: Reducer> Node<R> {
     /// before the write it depends on.
     fn send(&mut self, to: NodeId, term: Term, body: MessageBody<R::Action>) {
         self.emit_persist();
+        self.counters.messages_out.count(&body);
         let message = Message { from: self.config.id, to, term, body };
         self.outputs.push_back(Output::Send(message));
     }

@@ -211,7 +211,10 @@ impl<R: Reducer> Node<R> {
         if self.proposals.pending.remove(request).is_none() {
             return;
         }
-        if result.is_err() {
+        if result.is_ok() {
+            self.counters.proposals_committed += 1;
+        } else {
+            self.counters.proposals_dropped += 1;
             self.proposals.invalidate_provisional();
         }
         self.emit(Event::ProposalOutcome { request, result });

@@ -31,11 +31,6 @@ impl<R: Reducer> Node<R> {
         (self.machine.applied > self.snapshot_index()).then(|| self.compact())
     }
 
-    /// The index of the latest snapshot (0 if none).
-    pub(super) fn snapshot_index(&self) -> LogIndex {
-        self.snapshot.as_ref().map_or(0, |s| s.index)
-    }
-
     /// Counts an applied entry towards the byte threshold, if there is one.
     pub(super) fn count_applied_bytes(&mut self, index: LogIndex) {
         if self.config.compact_after_bytes.is_some() {
@@ -68,6 +63,7 @@ impl<R: Reducer> Node<R> {
         self.log.compact_to(keep_from.max(self.log.base_index()));
         self.configs.compact_to(index);
         self.applied_bytes = 0;
+        self.counters.compactions += 1;
         self.outputs.push_back(Output::Persist(Persist::Snapshot { snapshot: snapshot.clone() }));
         self.snapshot = Some(snapshot);
         index
@@ -77,6 +73,7 @@ impl<R: Reducer> Node<R> {
     pub(super) fn start_snapshot(&mut self, peer: usize) {
         if let Some(index) = self.snapshot.as_ref().map(|s| s.index) {
             self.peers[peer].send_snapshot(index, self.now);
+            self.counters.snapshots_sent += 1;
         }
     }
 
@@ -87,6 +84,7 @@ impl<R: Reducer> Node<R> {
         if progress.snapshot_index != snapshot.index {
             // Compacted again since the transfer began: send the newer one.
             progress.send_snapshot(snapshot.index, self.now);
+            self.counters.snapshots_sent += 1;
         }
         let (total, chunk) = (snapshot.data.len() as u64, self.config.snapshot_chunk_bytes as u64);
         let mut chunks = Vec::new();
@@ -186,6 +184,7 @@ impl<R: Reducer> Node<R> {
         }
         self.outputs.push_back(Output::Persist(Persist::Snapshot { snapshot: snapshot.clone() }));
         self.snapshot = Some(snapshot);
+        self.counters.snapshots_installed += 1;
         self.emit(Event::SnapshotInstalled { index, term });
         if (self.configs.latest_index(), self.configs.latest()) != (before.0, &before.1) {
             self.membership_changed();
