@@ -210,6 +210,12 @@ impl Invariants {
         self.nodes.get(&node)?.log.term_at(index)
     }
 
+    /// The index of the entry that set `node`'s latest configuration, as far as the checker
+    /// knows.
+    pub fn config_index(&self, node: NodeId) -> LogIndex {
+        self.nodes.get(&node).map_or(0, |view| view.log.config_index())
+    }
+
     fn view(&mut self, node: NodeId) -> &mut NodeView {
         let initial = &self.initial_voters;
         self.nodes.entry(node).or_insert_with(|| NodeView {
@@ -334,8 +340,8 @@ impl Invariants {
         Ok(())
     }
 
-    /// State Machine Safety on whole states: `node`'s state machine at `index`, where a snapshot
-    /// was taken or installed, is the one every other node had there.
+    /// State Machine Safety on whole states: `node`'s state machine at `index`, where it wrote
+    /// a snapshot to its disk, is the one every other node had there.
     pub fn state_at(
         &mut self,
         node: NodeId,

@@ -135,8 +135,8 @@ impl Report {
             self.stats.leader_after_heal.map_or_else(|| "none".to_string(), |ms| format!("{ms}ms"));
         format!(
             "seed {}: {} nodes={} steps={} messages={} lost={} crashes={} leaders={} \
-             joined={} left={} max_voters={} final_voters={} snapshots={} installed={} hints={} \
-             late_hints={} ops={} ok={} fail={} refused={} unknown={} leader_after_heal={leader} \
+             joined={} left={} max_voters={} final_voters={} snapshots={} installed={} \
+             transfers={}/{} hints={} late_hints={} ops={} ok={} fail={} refused={} unknown={} leader_after_heal={leader} \
              linearizable={}",
             self.config.seed,
             self.scenario.name(),
@@ -152,6 +152,8 @@ impl Report {
             self.stats.final_voters,
             self.stats.snapshots,
             self.stats.snapshots_installed,
+            self.stats.transfers_completed,
+            self.stats.transfers,
             self.stats.hints,
             self.stats.late_hints,
             self.history.len(),
@@ -238,8 +240,11 @@ pub fn plan(config: &SimConfig) -> Plan {
         min_nodes,
         max_nodes,
         leaves_wait_for_voters: grow_to,
-        quiet_at: heal_at + SETTLE / 2,
-        rng: Rng::fork(seed, "membership"),
+        // A cluster that could not grow during the faults grows and shrinks after them.
+        quiet_at: match scenario {
+            Scenario::Mixed => heal_at + SETTLE / 2,
+            Scenario::GrowShrink => heal_at + SETTLE * 3 / 4,
+        },
     };
     let workload_config = WorkloadConfig {
         clients_per_node: 2,
@@ -265,6 +270,7 @@ pub fn plan(config: &SimConfig) -> Plan {
         workload,
         disk_rng: Rng::fork(seed, "disk"),
         seed_rng: Rng::fork(seed, "node seeds"),
+        pick_rng: Rng::fork(seed, "picks"),
         hints,
         amnesia: config.amnesia,
         trace: Trace::new(config.trace),

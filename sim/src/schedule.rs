@@ -8,7 +8,7 @@
 //! when [`Fault::HealAll`] brings the whole cluster back for the liveness check; most schedules
 //! hit the leader shortly before, so the check sees a real re-election.
 //!
-//! Membership changes are a track of their own: nodes join, leave (gracefully or by closing
+//! Leadership transfers and step-downs are a track of their own, and so are membership changes: nodes join, leave (gracefully or by closing
 //! their tab) and are removed by the leader. Which node they hit is drawn when they fire, since
 //! the cluster's members are only known then. The grow-shrink schedule replaces that track with
 //! a plan: one bootstrapped node, six joins, then six departures back down to one node.
@@ -71,6 +71,11 @@ pub enum Fault {
     /// The leader removes a member drawn when this fires (itself included); a removed node
     /// that still runs asks to join again.
     Remove,
+    /// The leader hands leadership to a node drawn when this fires: any node, voter or not,
+    /// up to date or behind, reachable or not.
+    Transfer,
+    /// The leader steps down in favour of its most up-to-date voter.
+    StepDown,
     /// Ends every fault: heals the network, resumes, restarts and speeds up every node.
     HealAll,
 }
@@ -95,6 +100,8 @@ impl fmt::Display for Fault {
             Fault::Leave { abrupt: true } => write!(f, "a node leaves abruptly"),
             Fault::Leave { abrupt: false } => write!(f, "a node leaves gracefully"),
             Fault::Remove => write!(f, "the leader removes a member"),
+            Fault::Transfer => write!(f, "the leader hands over"),
+            Fault::StepDown => write!(f, "the leader steps down"),
             Fault::HealAll => write!(f, "heal all"),
         }
     }
@@ -174,7 +181,8 @@ impl Pace {
     }
 }
 
-/// The partition, link-quality, per-node process and leader tracks over `0..heal_at`.
+/// The partition, link-quality, per-node process, leader and leadership-transfer tracks over
+/// `0..heal_at`.
 fn network_and_process_faults(
     nodes: &[NodeId],
     heal_at: Millis,
@@ -235,6 +243,13 @@ fn network_and_process_faults(
         tag += 1;
         let t = heal_at.saturating_sub(rng.between(20, 600));
         faults.extend(leader_fault(t, heal_at, tag, rng));
+    }
+
+    // The leadership-transfer track.
+    let mut t = gap(rng, 200, 3000);
+    while t < heal_at {
+        faults.push((t, if rng.chance(0.75) { Fault::Transfer } else { Fault::StepDown }));
+        t += gap(rng, 300, 4000);
     }
     faults
 }

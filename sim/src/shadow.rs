@@ -70,6 +70,11 @@ impl ShadowLog {
         self.terms.get(usize::try_from(position).ok()?).copied()
     }
 
+    /// The index of the entry that set the latest configuration (the base, if none after it).
+    pub fn config_index(&self) -> LogIndex {
+        self.configs.last().map_or(self.base, |(index, _)| *index)
+    }
+
     /// The voters in force just before `index`, if known.
     pub fn voters_before(&self, index: LogIndex) -> Option<&[NodeId]> {
         match self.configs.iter().rev().find(|(i, _)| *i < index) {
@@ -149,6 +154,7 @@ mod tests {
         log.write(&[config(2, 1, &[1, 2, 3])]);
         assert_eq!(log.voters_before(2), Some(&[1, 2][..]));
         assert_eq!(log.voters_before(1), Some(&[1][..]));
+        assert_eq!(log.config_index(), 2);
         log.write(&entries(2..=2, 2));
         assert_eq!(log.voters_before(5), Some(&[1, 2][..]));
     }

@@ -86,7 +86,7 @@ impl Cluster {
                 return;
             }
             let Some(membership) = self.committed_membership() else { return };
-            let id = *self.membership.rng.pick(&candidates);
+            let id = *self.pick_rng.pick(&candidates);
             let voters = membership.voters();
             if !self.departures_can_complete(voters, Some((id, false))) {
                 return;
@@ -117,11 +117,14 @@ impl Cluster {
         }
     }
 
-    /// The current leader's configuration, if it has committed it (no change pending).
+    /// The current leader's configuration, if it has committed it (no change pending) and the
+    /// commit is on its disk. A lone voter commits before its write ends, and a crash then
+    /// takes the commit back: closing a tab on the strength of it would lose a voter.
     fn committed_membership(&self) -> Option<Membership> {
-        let leader = self.current_leader()?;
-        let view = self.node(leader)?.policy_view(&[], &[])?;
-        (!view.blocked).then_some(view.membership)
+        let host = self.hosts.iter().find(|h| Some(h.id) == self.current_leader())?;
+        let view = host.node.as_ref()?.policy_view(&[], &[])?;
+        let on_disk = host.durable.commit >= self.invariants.config_index(host.id);
+        (!view.blocked && on_disk).then_some(view.membership)
     }
 
     /// Whether, in the configuration of `voters`, every departure under way (and `also`, a
@@ -180,7 +183,7 @@ impl Cluster {
         let Some(leader) = self.current_leader() else { return };
         let Some(membership) = self.node(leader).map(|n| n.membership().clone()) else { return };
         let members: Vec<NodeId> = membership.members().collect();
-        let target = *self.membership.rng.pick(&members);
+        let target = *self.pick_rng.pick(&members);
         let Ok(after) = membership.apply(Change::Remove(target)) else { return };
         if !self.departures_can_complete(after.voters(), None) {
             return;
@@ -210,7 +213,7 @@ impl Cluster {
         if others.is_empty() {
             return;
         }
-        let (via, now) = (*self.membership.rng.pick(&others), self.now);
+        let (via, now) = (*self.pick_rng.pick(&others), self.now);
         self.trace.line(now, || format!("n{id} asks n{via} to join"));
         if let Some(node) = self.host(id).node.as_mut() {
             node.request_join(now, via);

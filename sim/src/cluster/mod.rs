@@ -25,7 +25,7 @@ use crate::rng::Rng;
 use crate::schedule::{Fault, Schedule, Target};
 use crate::trace::{describe_body, describe_persist, Trace};
 use crate::workload::{ClientIndex, Step, Workload};
-use flotilla_core::reducers::kv::{Kv, KvAction};
+use flotilla_core::reducers::kv::{Kv, KvAction, KvState};
 use flotilla_core::{
     Config, DurableState, Event, LogIndex, Message, MessageBody, Millis, Node, NodeId, Output,
     Persist, Role, Term,
@@ -54,6 +54,9 @@ pub struct Stats {
     pub max_voters: usize,
     /// Voters in the configuration the run ended with.
     pub final_voters: usize,
+    /// Leadership transfers started, and those whose target took over in time.
+    pub transfers: u64,
+    pub transfers_completed: u64,
     /// Snapshots written (taken or installed), installed from a leader, sent chunks, and
     /// restarts that began from a snapshot.
     pub snapshots: u64,
@@ -148,6 +151,10 @@ struct Host {
     outbox: VecDeque<Output<Kv>>,
     /// The node's term when it produced each `Persist::Entries` still in `outbox`, oldest first.
     entries_terms: VecDeque<Term>,
+    /// The state machine at each `Persist::Snapshot` still in `outbox`, if the step that wrote
+    /// it ended at the snapshot's index: compared with other nodes' once the write is durable
+    /// (before, a crash may still take it back).
+    snapshot_states: VecDeque<Option<KvState>>,
     /// The `Persist` at the head of `outbox` is being written.
     disk_busy: bool,
     /// Extra ms per durable write (the slow-disk fault).
@@ -175,6 +182,7 @@ impl Host {
             paused: false,
             outbox: VecDeque::new(),
             entries_terms: VecDeque::new(),
+            snapshot_states: VecDeque::new(),
             disk_busy: false,
             disk_extra: 0,
             inbox: VecDeque::new(),
@@ -230,8 +238,6 @@ pub struct MembershipSetup {
     pub leaves_wait_for_voters: usize,
     /// No departure or removal starts from here on, so the end sees a settled configuration.
     pub quiet_at: Millis,
-    /// Draws which node a membership fault hits and which member a joiner asks.
-    pub rng: Rng,
 }
 
 /// Everything a cluster needs to run; `run` derives it from a seed.
@@ -246,6 +252,9 @@ pub struct Setup {
     /// Streams for disk latencies and node seeds.
     pub disk_rng: Rng,
     pub seed_rng: Rng,
+    /// Draws the nodes that faults resolved when they fire pick: who leaves, whom the leader
+    /// removes or hands over to, which member a joiner asks.
+    pub pick_rng: Rng,
     /// Connection-closed hints; `None` turns them off.
     pub hints: Option<HintSetup>,
     /// Crashes also wipe the durable image (a deliberately broken runtime).
@@ -267,6 +276,7 @@ pub struct Cluster {
     network: Network,
     disk_rng: Rng,
     seed_rng: Rng,
+    pick_rng: Rng,
     hints: Option<HintSetup>,
     /// When the latest message scheduled on each link (from, to) arrives.
     last_arrival: HashMap<(NodeId, NodeId), Millis>,
@@ -277,6 +287,8 @@ pub struct Cluster {
     heal_at: Millis,
     /// Which node each leader-targeted fault hit, by tag.
     targets: HashMap<u32, NodeId>,
+    /// The latest leadership transfer: its target, and when the leader gives up on it.
+    transfer: Option<(NodeId, Millis)>,
     leader_seen: bool,
     violation: Option<(Millis, Violation)>,
     stats: Stats,
@@ -293,6 +305,7 @@ impl Cluster {
             workload,
             disk_rng,
             seed_rng,
+            pick_rng,
             hints,
             amnesia,
             trace,
@@ -309,6 +322,7 @@ impl Cluster {
             network,
             disk_rng,
             seed_rng,
+            pick_rng,
             hints,
             last_arrival: HashMap::new(),
             amnesia,
@@ -317,6 +331,7 @@ impl Cluster {
             trace,
             heal_at: schedule.heal_at,
             targets: HashMap::new(),
+            transfer: None,
             leader_seen: false,
             violation: None,
             stats: Stats::default(),
@@ -524,11 +539,11 @@ impl Cluster {
     fn drain(&mut self, id: NodeId) {
         let now = self.now;
         let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
-        let Cluster { hosts, invariants, trace, stats, violation, .. } = self;
+        let Cluster { hosts, invariants, trace, stats, violation, transfer, .. } = self;
         let host = &mut hosts[index];
         let Some(node) = host.node.as_mut() else { return };
         let mut event_violation = None;
-        // Where the node took or installed a snapshot: its state there is checked at the end.
+        // Where the node took or installed a snapshot: its state there is kept at the end.
         let mut snapshots = Vec::new();
         // One input moves a node's term at most once, before it writes anything.
         let term = node.status().term;
@@ -555,6 +570,9 @@ impl Cluster {
                     });
                     if *role == Role::Leader {
                         stats.leaders_elected += 1;
+                        if transfer.take_if(|(to, by)| *to == id && now <= *by).is_some() {
+                            stats.transfers_completed += 1;
+                        }
                         invariants.leader_elected(id, *term, node.membership().voters())
                     } else {
                         Ok(())
@@ -574,10 +592,9 @@ impl Cluster {
             }
         }
         let status = node.status();
-        for index in snapshots.into_iter().filter(|&index| index == status.applied) {
-            if let Err(found) = invariants.state_at(id, index, node.committed_state()) {
-                event_violation.get_or_insert(found);
-            }
+        for index in snapshots {
+            let state = (index == status.applied).then(|| node.committed_state().clone());
+            host.snapshot_states.push_back(state);
         }
         // The node's log and indexes are checked even after an event broke a rule: what its log
         // shows usually explains the event better.
@@ -663,6 +680,14 @@ impl Cluster {
         if let Persist::HardState { term, voted_for: Some(candidate), .. } = &write {
             if let Err(violation) = self.invariants.vote_written(id, *term, *candidate) {
                 self.violation.get_or_insert((now, violation));
+            }
+        }
+        if let Persist::Snapshot { snapshot } = &write {
+            let state = self.hosts[index].snapshot_states.pop_front().expect("one per write");
+            if let Some(state) = state {
+                if let Err(violation) = self.invariants.state_at(id, snapshot.index, &state) {
+                    self.violation.get_or_insert((now, violation));
+                }
             }
         }
         if let Persist::Entries { entries } = &write {
@@ -832,6 +857,8 @@ impl Cluster {
             Fault::Join => self.join(),
             Fault::Leave { abrupt } => self.pending_leaves.push_back(abrupt),
             Fault::Remove => self.remove_member(),
+            Fault::Transfer => self.hand_over(false),
+            Fault::StepDown => self.hand_over(true),
             Fault::HealAll => {
                 self.set_partition(None);
                 self.network.set_faults(LinkFaults::NONE);
@@ -870,6 +897,25 @@ impl Cluster {
         id
     }
 
+    /// The leader hands leadership to a node drawn now (any open node: a voter or not, behind,
+    /// cut off or down), or steps down in favour of its most up-to-date voter.
+    fn hand_over(&mut self, step_down: bool) {
+        let Some(leader) = self.current_leader() else { return };
+        let open: Vec<NodeId> = self.hosts.iter().filter(|h| !h.closed).map(|h| h.id).collect();
+        let (target, now) = (*self.pick_rng.pick(&open), self.now);
+        let Some(node) = self.host(leader).node.as_mut() else { return };
+        let result = match step_down {
+            true => node.step_down(now),
+            false => node.transfer_leadership(now, target).map(|()| target),
+        };
+        if let Ok(target) = result {
+            self.stats.transfers += 1;
+            self.transfer = Some((target, now + self.node_config.election_timeout_max));
+        }
+        self.trace.line(now, || format!("n{leader} hands over: {result:?}"));
+        self.after_input(leader);
+    }
+
     /// The running, unpaused leader of the highest term, if any.
     fn current_leader(&self) -> Option<NodeId> {
         self.hosts
@@ -891,6 +937,7 @@ impl Cluster {
         host.paused = false;
         host.outbox.clear();
         host.entries_terms.clear();
+        host.snapshot_states.clear();
         host.inbox.clear();
         host.disk_busy = false;
         host.incarnation += 1;
