@@ -15,14 +15,25 @@
 //! * W2 (K=3): loop { if proposed - committed + 64 <= 256 { 64 x propose() }; one round } until
 //!   N entries are committed (applied on the leader); throughput = N / wall time.
 //! * W3 (K=5): as W2.
+//! * W4 (K=3, then a 4th node): N=100,000 entries are committed (untimed, with the default
+//!   compaction: a snapshot every 4096 entries), with a reducer that keeps every payload, so the
+//!   state is 1.6 MB. Then a new node joins as a learner; catchup_ms is the wall time from the
+//!   membership change to the learner having applied everything, by snapshot (in 60 KiB chunks)
+//!   and the entries after it.
+//! * W5 (K=3): ReadIndex reads spread over the three nodes, as W2 pipelines proposals: up to 256
+//!   in flight, issued 64 at a time, one round after each batch, until N reads are ready;
+//!   reads_per_s = N / wall time.
 //!
 //! Each workload runs REPEATS times on a fresh cluster (checked afterwards: every node applied
 //! all N entries) and the medians are printed as `core W1/W2/W3 ...` lines. The figures are also
 //! written to `$CARGO_TARGET_DIR/bench-core.last` (default `target/`), and the next run prints
 //! the change against them.
 //! Usage: cargo run --release -p flotilla-core --example bench_core -- [N=200000] [REPEATS=3]
-//! [W1|W2|W3] (the last one runs a single workload, for profiling).
-use flotilla_core::{Config, DurableState, Event, Message, Node, Output, Reducer, RequestId, Role};
+//! [W1|W2|W3|W4|W5] (the last one runs a single workload, for profiling).
+use flotilla_core::{
+    Change, Config, DurableState, Event, Message, MessageKind, Node, Output, ReadId, Reducer,
+    RequestId, Role,
+};
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -49,38 +60,66 @@ impl Reducer for Count {
     }
 }
 
+/// W4's state machine: keeps every payload, so that the snapshot has a realistic size.
+struct Keep;
+
+impl Reducer for Keep {
+    type State = Vec<[u8; 16]>;
+    type Action = [u8; 16];
+    type Intent = [u8; 16];
+    type Rejection = Infallible;
+    type Output = ();
+
+    fn reduce(kept: &mut Vec<[u8; 16]>, payload: &[u8; 16]) {
+        kept.push(*payload);
+    }
+
+    fn method(_: &Vec<[u8; 16]>, payload: [u8; 16]) -> Result<[u8; 16], Infallible> {
+        Ok(payload)
+    }
+}
+
+/// What the workloads need of a reducer: payload in, payload logged.
+trait Payload: Reducer<Action = [u8; 16], Intent = [u8; 16]> {}
+impl<R: Reducer<Action = [u8; 16], Intent = [u8; 16]>> Payload for R {}
+
 const BATCH: u64 = 64;
+const W4_ENTRIES: u64 = 100_000;
 const MAX_IN_FLIGHT: u64 = 256;
 const CLIENT: u64 = 1;
 const W1_COLS: &[&str] =
     &["commits_per_s", "mean_us", "p50_us", "p99_us", "rounds_per_entry", "msgs_per_entry"];
 const WP_COLS: &[&str] = &["entries_per_s", "rounds_per_entry", "msgs_per_entry"];
+const W4_COLS: &[&str] = &["catchup_ms", "snapshot_bytes", "chunks"];
+const W5_COLS: &[&str] = &["reads_per_s", "rounds_per_read", "msgs_per_read"];
 
-struct Cluster {
-    nodes: Vec<Node<Count>>,
+struct Cluster<R: Payload> {
+    nodes: Vec<Node<R>>,
     disks: Vec<DurableState<[u8; 16]>>,
     applied: Vec<u64>,    // actions applied, per node
     last_index: Vec<u64>, // last applied log index, per node
     outbox: Vec<Message<[u8; 16]>>,
+    /// Reads served (`ReadReady`), on all nodes.
+    reads_ready: u64,
     next_seq: u64,
     rounds: u64, // rounds run and messages delivered (reported per entry, for sanity)
     msgs: u64,
+    /// Wall time of the last `fill`, in seconds.
+    elapsed: f64,
 }
 
-impl Cluster {
-    fn new(k: u64) -> Cluster {
+fn config(id: u64) -> Config {
+    Config {
+        max_inflight_appends: MAX_IN_FLIGHT as usize,
+        max_entries_per_append: 4096,
+        ..Config::new(id)
+    }
+}
+
+impl<R: Payload> Cluster<R> {
+    fn new(k: u64) -> Self {
         let ids: Vec<u64> = (1..=k).collect();
-        let nodes = ids
-            .iter()
-            .map(|&id| {
-                let config = Config {
-                    max_inflight_appends: MAX_IN_FLIGHT as usize,
-                    max_entries_per_append: 4096,
-                    ..Config::new(id)
-                };
-                Node::new(config, &ids, id, 0)
-            })
-            .collect();
+        let nodes = ids.iter().map(|&id| Node::new(config(id), &ids, id, 0)).collect();
         let n = k as usize;
         let mut c = Cluster {
             nodes,
@@ -88,9 +127,11 @@ impl Cluster {
             applied: vec![0; n],
             last_index: vec![0; n],
             outbox: Vec::new(),
+            reads_ready: 0,
             next_seq: 1,
             rounds: 0,
             msgs: 0,
+            elapsed: 0.0,
         };
         c.nodes[0].campaign(0);
         c.drain();
@@ -116,6 +157,7 @@ impl Cluster {
                     self.applied[i] += 1;
                     self.last_index[i] = index;
                 }
+                Output::Event(Event::ReadReady { .. }) => self.reads_ready += 1,
                 Output::Event(_) => {}
             }
         }
@@ -159,7 +201,7 @@ impl Cluster {
 
 /// W1: returns [commits/s, mean_us, p50_us, p99_us, rounds/entry, msgs/entry].
 fn w1(n: u64) -> Vec<f64> {
-    let mut c = Cluster::new(3);
+    let mut c = Cluster::<Count>::new(3);
     let mut lat = Vec::with_capacity(n as usize);
     c.per_entry(1);
     let t0 = Instant::now();
@@ -183,7 +225,16 @@ fn w1(n: u64) -> Vec<f64> {
 
 /// W2/W3: returns [entries/s, rounds/entry, msgs/entry].
 fn pipelined(k: u64, n: u64) -> Vec<f64> {
-    let mut c = Cluster::new(k);
+    let mut c = Cluster::<Count>::new(k);
+    fill(&mut c, n);
+    let secs = c.elapsed;
+    let (rounds, msgs) = c.per_entry(n);
+    c.check(n);
+    vec![n as f64 / secs, rounds, msgs]
+}
+
+/// Proposes `n` entries as W2 does, timing it (in `c.elapsed`).
+fn fill<R: Payload>(c: &mut Cluster<R>, n: u64) {
     let mut proposed = 0;
     c.per_entry(1);
     let t0 = Instant::now();
@@ -196,9 +247,54 @@ fn pipelined(k: u64, n: u64) -> Vec<f64> {
         }
         assert!(c.round(), "stalled");
     }
+    c.elapsed = t0.elapsed().as_secs_f64();
+}
+
+/// W4: returns [catchup_ms, snapshot bytes, chunks sent].
+fn w4() -> Vec<f64> {
+    let mut c = Cluster::<Keep>::new(3);
+    fill(&mut c, W4_ENTRIES);
+    c.drain();
+    let snapshot_index = c.nodes[0].snapshot_index();
+    assert!(snapshot_index > 0, "the leader compacted");
+    let newcomer = 4;
+    c.nodes.push(Node::new(config(newcomer), &[], newcomer, 0));
+    c.disks.push(DurableState::default());
+    c.applied.push(0);
+    c.last_index.push(0);
+    let t0 = Instant::now();
+    c.nodes[0].change_membership(0, Change::AddLearner(newcomer)).expect("a learner");
+    let target = c.nodes[0].status().last_index;
+    while c.nodes[3].status().applied < target || c.nodes[0].status().commit < target {
+        assert!(c.round(), "stalled");
+    }
+    let ms = t0.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(c.nodes[3].committed_state().len() as u64, W4_ENTRIES);
+    assert!(c.applied[3] < W4_ENTRIES / 2, "it caught up by snapshot, not entry by entry");
+    let chunks = c.nodes[0].counters().messages_out.get(MessageKind::InstallSnapshot);
+    let bytes = c.disks[3].snapshot.as_ref().map_or(0, |s| s.data.len());
+    vec![ms, bytes as f64, chunks as f64]
+}
+
+/// W5: returns [reads/s, rounds/read, msgs/read].
+fn w5(n: u64) -> Vec<f64> {
+    let mut c = Cluster::<Count>::new(3);
+    fill(&mut c, 1_000);
+    c.drain();
+    c.per_entry(1);
+    let (mut issued, t0) = (0, Instant::now());
+    while c.reads_ready < n {
+        if issued < n && issued - c.reads_ready + BATCH <= MAX_IN_FLIGHT {
+            for _ in 0..BATCH.min(n - issued) {
+                let at = (issued % 3) as usize;
+                c.nodes[at].read(0, ReadId(issued)).expect("a leader is known");
+                issued += 1;
+            }
+        }
+        assert!(c.round(), "stalled");
+    }
     let secs = t0.elapsed().as_secs_f64();
     let (rounds, msgs) = c.per_entry(n);
-    c.check(n);
     vec![n as f64 / secs, rounds, msgs]
 }
 
@@ -265,7 +361,9 @@ fn main() {
             "W1" => repeat("W1", W1_COLS, reps, || w1(n)),
             "W2" => repeat("W2", WP_COLS, reps, || pipelined(3, n)),
             "W3" => repeat("W3", WP_COLS, reps, || pipelined(5, n)),
-            other => panic!("unknown workload {other}: expected W1, W2 or W3"),
+            "W4" => repeat("W4", W4_COLS, reps, w4),
+            "W5" => repeat("W5", W5_COLS, reps, || w5(n)),
+            other => panic!("unknown workload {other}: expected W1 to W5"),
         };
         return;
     }
@@ -273,13 +371,19 @@ fn main() {
     let m1 = repeat("W1", W1_COLS, reps, || w1(n));
     let m2 = repeat("W2", WP_COLS, reps, || pipelined(3, n));
     let m3 = repeat("W3", WP_COLS, reps, || pipelined(5, n));
+    let m4 = repeat("W4", W4_COLS, reps, w4);
+    let m5 = repeat("W5", W5_COLS, reps, || w5(n));
     println!("core W1 commits_per_s={:.0} p50_us={:.2} p99_us={:.2}", m1[0], m1[2], m1[3]);
     println!("core W2 entries_per_s={:.0}", m2[0]);
     println!("core W3 entries_per_s={:.0}", m3[0]);
+    println!("core W4 catchup_ms={:.1}", m4[0]);
+    println!("core W5 reads_per_s={:.0}", m5[0]);
     compare_with_last_run(&[
         ("W1_commits_per_s", m1[0]),
         ("W1_p50_us", m1[2]),
         ("W2_entries_per_s", m2[0]),
         ("W3_entries_per_s", m3[0]),
+        ("W4_catchup_ms", m4[0]),
+        ("W5_reads_per_s", m5[0]),
     ]);
 }
