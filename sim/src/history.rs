@@ -7,7 +7,11 @@ use std::io::{self, Write};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
+    /// A read through the log (a proposal of `KvAction::Read`).
     Read,
+    /// A read served without the log, by ReadIndex or the leader's lease: `"op":"read"` in the
+    /// JSON history too, since to a checker a read is a read.
+    IndexRead,
     Write,
     Cas,
 }
@@ -49,7 +53,7 @@ impl Op {
     /// The JSON line of this operation (without the newline).
     pub fn json(&self) -> String {
         let kind = match self.kind {
-            OpKind::Read => "read",
+            OpKind::Read | OpKind::IndexRead => "read",
             OpKind::Write => "write",
             OpKind::Cas => "cas",
         };

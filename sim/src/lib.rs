@@ -2,11 +2,15 @@
 //! process and virtual time.
 //!
 //! A run is a pure function of its seed. It builds a cluster of Raft nodes with clients at every
-//! node, injects a random fault schedule (message drop, duplication, reordering and delay spikes;
-//! partitions; crash-restart losing unpersisted writes; pause-resume; nodes joining, leaving and
-//! being removed), then heals everything and lets the cluster settle. After every step it checks
-//! Raft's safety properties; after the heal, liveness; at the end, linearizability of the
-//! key-value history.
+//! node, injects a random fault schedule, then heals everything and lets the cluster settle.
+//! The faults: message drop, duplication, reordering and delay spikes; partitions;
+//! crash-restart losing unpersisted writes (restarting from snapshot plus log); pause-resume;
+//! slow disks; nodes joining, leaving (gracefully, or closing their tab) and being removed;
+//! leadership transfers to any node and step-downs; connection-closed hints, true and late.
+//! Compaction thresholds are tiny, so snapshots are taken and sent in chunks all the time.
+//! After every step it checks Raft's safety properties; after the heal, liveness; at the end,
+//! linearizability of the key-value history, whose reads go through the log or around it
+//! (ReadIndex, or the leader's lease for some seeds).
 //!
 //! Two scenarios share the machinery: `mixed` (a static cluster of 3, 5 or 7 voters whose
 //! membership changes on the way) and `grow-shrink` (one bootstrapped node grows to seven voters
@@ -31,11 +35,13 @@
 //! - [`rng`]: the seeded random streams.
 //!
 //! Where new features go:
-//! - a new disturbance (a leadership transfer, a connection-closed hint, late or true) is a
-//!   [`schedule::Fault`] variant drawn by a track in [`schedule`], applied in
-//!   `Cluster::apply_fault`; nodes are looked up by id, since nodes join after the start;
-//! - a new kind of client operation (a ReadIndex read) is a [`workload::Step`] the cluster
-//!   carries out, recorded as an [`history::Op`] like the others;
+//! - a new disturbance is a [`schedule::Fault`] variant drawn by a track in [`schedule`],
+//!   applied in `Cluster::apply_fault`; a fault that needs the cluster's state to pick its
+//!   target (a member, the leader) draws it when it fires;
+//! - a new kind of client operation is a [`workload::Step`] the cluster carries out, recorded as
+//!   an [`history::Op`] of its own kind;
+//! - a run with a schedule or tuning written by hand is [`plan`], adjusted, then [`execute`]
+//!   (the focused tests in `sim/tests/` do this).
 pub mod cluster;
 pub mod history;
 pub mod invariants;

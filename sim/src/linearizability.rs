@@ -105,8 +105,8 @@ fn register_is_linearizable(ops: &[&Op]) -> bool {
 fn register_op(op: &Op) -> Option<RegisterOp> {
     match (op.kind, op.result) {
         (_, OpResult::Refused) => None,
-        (OpKind::Read, OpResult::Ok) => Some(RegisterOp::Read(op.value)),
-        (OpKind::Read, _) => None,
+        (OpKind::Read | OpKind::IndexRead, OpResult::Ok) => Some(RegisterOp::Read(op.value)),
+        (OpKind::Read | OpKind::IndexRead, _) => None,
         (OpKind::Write, OpResult::Fail) => None,
         (OpKind::Write, _) => Some(RegisterOp::Write(op.value?)),
         (OpKind::Cas, result) => Some(RegisterOp::Cas {

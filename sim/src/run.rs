@@ -2,7 +2,7 @@
 //! schedule, workload) derives from the seed, then the cluster runs, heals and settles, and the
 //! history is checked for linearizability.
 use crate::cluster::{Cluster, HintSetup, MembershipSetup, Setup, Start, Stats};
-use crate::history::{Op, OpResult};
+use crate::history::{Op, OpKind, OpResult};
 use crate::invariants::Violation;
 use crate::linearizability::{self, Verdict};
 use crate::network::{Latency, Network};
@@ -136,8 +136,8 @@ impl Report {
         format!(
             "seed {}: {} nodes={} steps={} messages={} lost={} crashes={} leaders={} \
              joined={} left={} max_voters={} final_voters={} snapshots={} installed={} \
-             transfers={}/{} hints={} late_hints={} ops={} ok={} fail={} refused={} unknown={} leader_after_heal={leader} \
-             linearizable={}",
+             transfers={}/{} hints={} late_hints={} ops={} ok={} fail={} refused={} unknown={} \
+             index_reads={} leader_after_heal={leader} linearizable={}",
             self.config.seed,
             self.scenario.name(),
             self.nodes,
@@ -161,6 +161,7 @@ impl Report {
             count(OpResult::Fail),
             count(OpResult::Refused),
             count(OpResult::Unknown),
+            self.history.iter().filter(|op| op.kind == OpKind::IndexRead).count(),
             self.linearizable
         )
     }
@@ -206,6 +207,9 @@ pub fn plan(config: &SimConfig) -> Plan {
     node_config.max_inflight_appends = *setup_rng.pick(&[1, 4, 32]);
     node_config.max_entries_per_append = *setup_rng.pick(&[16, 64, 256]);
     node_config.proposal_timeout = PROPOSAL_TIMEOUT;
+    // Reads without the log are confirmed by a heartbeat round, or for some seeds served from
+    // the leader's lease (which rests on CheckQuorum, on for every seed).
+    node_config.lease_reads = setup_rng.chance(0.3);
     // Compaction thresholds so low that snapshots are taken all the time, and sent in chunks
     // small enough that a transfer takes many messages (each lost, repeated or reordered).
     node_config.compact_after_entries = Some(*setup_rng.pick(&[8, 32, 128]));
@@ -249,6 +253,7 @@ pub fn plan(config: &SimConfig) -> Plan {
     let workload_config = WorkloadConfig {
         clients_per_node: 2,
         keys: 8,
+        mix: [2, 2, 3, 3],
         think_max: 100,
         retry_backoff: (20, 80),
         attempt_timeout: PROPOSAL_TIMEOUT + 500,

@@ -1,17 +1,19 @@
 //! The key-value clients: a few per node, each with one operation in flight, recording the
-//! history the linearizability checker reads.
+//! history the linearizability checker reads. An operation is a proposal (a write, a cas, or a
+//! read through the log) or a read served by ReadIndex (or the leader's lease) without one.
 //!
 //! A client lives in its node's tab: it proposes only there, freezes when the node is paused,
 //! and dies with it on a crash (its operation in flight becomes `unknown`; the restarted tab gets
 //! fresh clients). After an error or a silent attempt it retries with the same `RequestId`, so
-//! the core's deduplication is exercised, until the operation's deadline abandons it.
+//! the core's deduplication is exercised, until the operation's deadline abandons it. A read
+//! leaves nothing behind, so each of its attempts has a fresh id.
 //!
 //! The workload never touches a node itself: it answers "what now?" with a [`Step`] the cluster
 //! carries out, and the cluster reports back what the node said.
 use crate::history::{Op, OpKind, OpResult};
 use crate::rng::Rng;
-use flotilla_core::reducers::kv::{KvAction, KvOutput, Value};
-use flotilla_core::{LogIndex, Millis, NodeId, ProposalError, RequestId};
+use flotilla_core::reducers::kv::{Key, KvAction, KvOutput, KvState, Value};
+use flotilla_core::{LogIndex, Millis, NodeId, ProposalError, ReadError, ReadId, RequestId};
 use std::convert::Infallible;
 
 /// Index of a client in the workload.
@@ -23,6 +25,9 @@ pub struct WorkloadConfig {
     pub clients_per_node: usize,
     /// Keys are `0..keys`; fewer keys mean more contention and longer per-key histories.
     pub keys: u64,
+    /// Relative weights of the operations: reads through the log, reads without it, writes,
+    /// compare-and-sets.
+    pub mix: [u64; 4],
     /// Pause between a client's operations: uniform in `0..=think_max` ms.
     pub think_max: Millis,
     /// Wait before retrying after an error answer (no leader, leader changed, timed out).
@@ -39,18 +44,33 @@ pub struct WorkloadConfig {
 /// What the cluster should do for a client now.
 #[derive(Debug, PartialEq)]
 pub enum Step {
-    /// Propose `action` as `request` at `node`, then report with [`Workload::proposed`].
+    /// Propose `action` as `request` at `node`, then report with [`Workload::attempted`].
     Propose { node: NodeId, request: RequestId, action: KvAction },
+    /// Start the read `id` of `key` at `node`, then report with [`Workload::attempted`].
+    Read { node: NodeId, id: ReadId, key: Key },
     /// Wake the client again at this time.
     Sleep(Millis),
     /// The client is finished for this run.
     Done,
 }
 
+/// What an operation asks its node for.
+#[derive(Clone, Debug, PartialEq)]
+enum Request {
+    Propose {
+        request: RequestId,
+        action: KvAction,
+    },
+    /// A read of `key` without the log; `id` is the current attempt's.
+    Read {
+        key: Key,
+        id: ReadId,
+    },
+}
+
 /// An operation in flight.
 struct Pending {
-    request: RequestId,
-    action: KvAction,
+    request: Request,
     call: Millis,
     call_order: u64,
     deadline: Millis,
@@ -77,6 +97,8 @@ pub struct Workload {
     next_client_id: u64,
     /// Written values are unique in the run, so a read tells exactly which write it saw.
     next_value: Value,
+    /// Read ids are unique in the run, one per attempt.
+    next_read: u64,
     /// Values recently seen committed per key, from which a cas picks its expected value.
     recent: Vec<Vec<Value>>,
     /// Position of the next client event in real-time order.
@@ -93,6 +115,7 @@ impl Workload {
             clients: Vec::new(),
             next_client_id: 1,
             next_value: 1,
+            next_read: 1,
             recent,
             next_order: 0,
             history: Vec::new(),
@@ -151,10 +174,17 @@ impl Workload {
                 self.give_up(client, now);
                 Step::Sleep(self.sleep_then_next(client, now))
             }
-            Some(pending) => Step::Propose {
-                node: c.node,
-                request: pending.request,
-                action: pending.action.clone(),
+            Some(pending) => match pending.request.clone() {
+                Request::Propose { request, action } => {
+                    Step::Propose { node: c.node, request, action }
+                }
+                Request::Read { key, .. } => {
+                    let (node, id) = (c.node, self.fresh_read_id());
+                    if let Some(pending) = &mut self.clients[client].pending {
+                        pending.request = Request::Read { key, id };
+                    }
+                    Step::Read { node, id, key }
+                }
             },
             None if now >= self.config.stop_at => Step::Done,
             None => self.begin(client, now),
@@ -162,25 +192,19 @@ impl Workload {
         Some(step)
     }
 
-    /// What the node answered to `propose`: the next wake of the client.
-    pub fn proposed(
-        &mut self,
-        client: ClientIndex,
-        now: Millis,
-        answer: Result<(), ProposalError<Infallible>>,
-    ) -> Millis {
+    /// Whether the node took the attempt the client just made (a proposal or a read): the
+    /// next wake of the client.
+    pub fn attempted(&mut self, client: ClientIndex, now: Millis, taken: bool) -> Millis {
         let c = &mut self.clients[client];
         c.generation += 1;
-        match answer {
-            Ok(()) => {
+        match taken {
+            true => {
                 if let Some(pending) = &mut c.pending {
                     pending.maybe_submitted = true;
                 }
                 now + self.config.attempt_timeout
             }
-            Err(_) => {
-                now + self.rng.between(self.config.retry_backoff.0, self.config.retry_backoff.1)
-            }
+            false => self.backoff(now),
         }
     }
 
@@ -194,29 +218,66 @@ impl Workload {
         now: Millis,
     ) -> Option<(ClientIndex, Millis)> {
         let client = self.clients.iter().position(|c| {
+            let asked = c.pending.as_ref().map(|p| &p.request);
             !c.dead
                 && c.node == node
-                && c.pending.as_ref().is_some_and(|pending| pending.request == request)
+                && matches!(asked, Some(Request::Propose { request: r, .. }) if *r == request)
         })?;
-        match result {
-            Ok((_, output)) => {
-                let (result, value) = match output {
-                    KvOutput::Read(value) => (OpResult::Ok, value),
-                    KvOutput::Written => (OpResult::Ok, None),
-                    KvOutput::Cas(true) => (OpResult::Ok, None),
-                    KvOutput::Cas(false) => (OpResult::Fail, None),
-                };
-                self.finish(client, now, result, value);
-                Some((client, self.sleep_then_next(client, now)))
+        let answer = result.ok().map(|(_, output)| match output {
+            KvOutput::Read(value) => (OpResult::Ok, value),
+            KvOutput::Written | KvOutput::Cas(true) => (OpResult::Ok, None),
+            KvOutput::Cas(false) => (OpResult::Fail, None),
+        });
+        Some((client, self.answered(client, now, answer)))
+    }
+
+    /// A node answered the read `id` made there: with the state to read from, or why it could
+    /// not. Returns the client it belonged to and its next wake, when a live client was
+    /// waiting.
+    pub fn read_outcome(
+        &mut self,
+        node: NodeId,
+        id: ReadId,
+        result: Result<&KvState, ReadError>,
+        now: Millis,
+    ) -> Option<(ClientIndex, Millis)> {
+        let (client, key) = self.clients.iter().enumerate().find_map(|(i, c)| {
+            match c.pending.as_ref().map(|p| &p.request) {
+                Some(&Request::Read { key, id: asked })
+                    if !c.dead && c.node == node && asked == id =>
+                {
+                    Some((i, key))
+                }
+                _ => None,
             }
-            Err(_) => {
-                let c = &mut self.clients[client];
-                c.generation += 1;
-                let backoff =
-                    self.rng.between(self.config.retry_backoff.0, self.config.retry_backoff.1);
-                Some((client, now + backoff))
+        })?;
+        let answer = result.ok().map(|state| (OpResult::Ok, state.values.get(&key).copied()));
+        Some((client, self.answered(client, now, answer)))
+    }
+
+    /// The operation in flight got an answer (`None`: an error, so it is tried again): the
+    /// client's next wake.
+    fn answered(
+        &mut self,
+        client: ClientIndex,
+        now: Millis,
+        answer: Option<(OpResult, Option<Value>)>,
+    ) -> Millis {
+        match answer {
+            Some((result, value)) => {
+                self.finish(client, now, result, value);
+                self.sleep_then_next(client, now)
+            }
+            None => {
+                self.clients[client].generation += 1;
+                self.backoff(now)
             }
         }
+    }
+
+    /// When to try again after an error answer.
+    fn backoff(&mut self, now: Millis) -> Millis {
+        now + self.rng.between(self.config.retry_backoff.0, self.config.retry_backoff.1)
     }
 
     /// The node crashed: its clients die, their operations in flight become indeterminate.
@@ -265,6 +326,11 @@ impl Workload {
         id
     }
 
+    fn fresh_read_id(&mut self) -> ReadId {
+        self.next_read += 1;
+        ReadId(self.next_read - 1)
+    }
+
     fn order(&mut self) -> u64 {
         self.next_order += 1;
         self.next_order
@@ -273,9 +339,10 @@ impl Workload {
     /// Starts a new random operation.
     fn begin(&mut self, client: ClientIndex, now: Millis) -> Step {
         let key = self.rng.below(self.config.keys);
-        let action = match self.rng.weighted(&[4, 3, 3]) {
+        let action = match self.rng.weighted(&self.config.mix) {
             0 => KvAction::Read { key },
-            1 => KvAction::Write { key, value: self.fresh_value() },
+            1 => return self.begin_read(client, now, key),
+            2 => KvAction::Write { key, value: self.fresh_value() },
             _ => {
                 let recent = &self.recent[key as usize];
                 // Mostly a recent value, so that many cas operations can win; sometimes an old
@@ -291,19 +358,31 @@ impl Workload {
                 KvAction::Cas { key, from, to: self.fresh_value() }
             }
         };
-        let call_order = self.order();
         let c = &mut self.clients[client];
         c.seq += 1;
         let request = RequestId { client: c.id, seq: c.seq };
-        c.pending = Some(Pending {
+        let node = c.node;
+        self.call(client, now, Request::Propose { request, action: action.clone() });
+        Step::Propose { node, request, action }
+    }
+
+    /// Starts a read of `key` without the log.
+    fn begin_read(&mut self, client: ClientIndex, now: Millis, key: Key) -> Step {
+        let (node, id) = (self.clients[client].node, self.fresh_read_id());
+        self.call(client, now, Request::Read { key, id });
+        Step::Read { node, id, key }
+    }
+
+    /// Records the call of a new operation.
+    fn call(&mut self, client: ClientIndex, now: Millis, request: Request) {
+        let call_order = self.order();
+        self.clients[client].pending = Some(Pending {
             request,
-            action: action.clone(),
             call: now,
             call_order,
             deadline: now + self.config.op_deadline,
             maybe_submitted: false,
         });
-        Step::Propose { node: c.node, request, action }
     }
 
     fn fresh_value(&mut self) -> Value {
@@ -330,10 +409,17 @@ impl Workload {
         let ret_order = self.order();
         let c = &mut self.clients[client];
         let Some(pending) = c.pending.take() else { return };
-        let (kind, key, value, from) = match pending.action {
-            KvAction::Read { key } => (OpKind::Read, key, read, None),
-            KvAction::Write { key, value } => (OpKind::Write, key, Some(value), None),
-            KvAction::Cas { key, from, to } => (OpKind::Cas, key, Some(to), from),
+        let (kind, key, value, from) = match pending.request {
+            Request::Propose { action: KvAction::Read { key }, .. } => {
+                (OpKind::Read, key, read, None)
+            }
+            Request::Propose { action: KvAction::Write { key, value }, .. } => {
+                (OpKind::Write, key, Some(value), None)
+            }
+            Request::Propose { action: KvAction::Cas { key, from, to }, .. } => {
+                (OpKind::Cas, key, Some(to), from)
+            }
+            Request::Read { key, .. } => (OpKind::IndexRead, key, read, None),
         };
         if result == OpResult::Ok {
             // What the client now knows the key held: a cas picks its expected value here.
@@ -364,10 +450,13 @@ impl Workload {
 mod tests {
     use super::*;
 
-    fn workload() -> Workload {
+    /// A workload of two clients, one at node 1 and one at node 2, doing only operations of
+    /// the `mix`.
+    fn workload(mix: [u64; 4]) -> Workload {
         let config = WorkloadConfig {
             clients_per_node: 1,
             keys: 2,
+            mix,
             think_max: 10,
             retry_backoff: (5, 10),
             attempt_timeout: 100,
@@ -377,6 +466,9 @@ mod tests {
         Workload::new(config, &[1, 2], Rng::new(4))
     }
 
+    const PROPOSALS: [u64; 4] = [1, 0, 1, 1];
+    const READS: [u64; 4] = [0, 1, 0, 0];
+
     fn propose(workload: &mut Workload, client: ClientIndex, now: Millis) -> RequestId {
         let generation = workload.generation(client);
         match workload.wake(client, generation, now) {
@@ -385,19 +477,32 @@ mod tests {
         }
     }
 
+    fn read(workload: &mut Workload, client: ClientIndex, now: Millis) -> (ReadId, Key) {
+        let generation = workload.generation(client);
+        match workload.wake(client, generation, now) {
+            Some(Step::Read { id, key, .. }) => (id, key),
+            step => panic!("expected a read, got {step:?}"),
+        }
+    }
+
     #[test]
-    fn a_retry_reuses_the_request_id() {
-        let mut w = workload();
+    fn a_retry_reuses_the_request_id_but_not_the_read_id() {
+        let mut w = workload(PROPOSALS);
         let first = propose(&mut w, 0, 0);
-        let wake = w.proposed(0, 0, Err(ProposalError::NoLeader));
+        let wake = w.attempted(0, 0, false);
         assert_eq!(propose(&mut w, 0, wake), first);
+        let mut w = workload(READS);
+        let (first, key) = read(&mut w, 0, 0);
+        w.attempted(0, 0, true);
+        let wake = w.read_outcome(1, first, Err(ReadError::LeaderChanged), 3).unwrap().1;
+        assert_ne!(read(&mut w, 0, wake), (first, key));
     }
 
     #[test]
     fn an_answered_operation_is_recorded() {
-        let mut w = workload();
+        let mut w = workload(PROPOSALS);
         let request = propose(&mut w, 0, 0);
-        w.proposed(0, 0, Ok(()));
+        w.attempted(0, 0, true);
         let answered = w.outcome(1, request, Ok((3, KvOutput::Cas(false))), 7);
         assert_eq!(answered.map(|(client, _)| client), Some(0));
         let op = &w.history()[0];
@@ -406,12 +511,28 @@ mod tests {
     }
 
     #[test]
+    fn a_read_without_the_log_is_recorded_as_its_own_kind() {
+        let mut w = workload(READS);
+        let (id, key) = read(&mut w, 1, 0);
+        w.attempted(1, 0, true);
+        let mut state = KvState::default();
+        state.values.insert(key, 9);
+        assert_eq!(w.read_outcome(1, id, Ok(&state), 4), None, "asked at node 2");
+        assert!(w.read_outcome(2, id, Ok(&state), 4).is_some());
+        let op = &w.history()[0];
+        assert_eq!(
+            (op.kind, op.key, op.value, op.result),
+            (OpKind::IndexRead, key, Some(9), OpResult::Ok)
+        );
+    }
+
+    #[test]
     fn a_crash_makes_submitted_operations_unknown() {
-        let mut w = workload();
+        let mut w = workload(PROPOSALS);
         propose(&mut w, 0, 0);
-        w.proposed(0, 0, Ok(()));
+        w.attempted(0, 0, true);
         propose(&mut w, 1, 0);
-        w.proposed(1, 0, Err(ProposalError::NoLeader));
+        w.attempted(1, 0, false);
         w.node_crashed(1, 50);
         w.node_crashed(2, 50);
         let results: Vec<OpResult> = w.history().iter().map(|op| op.result).collect();
@@ -422,9 +543,9 @@ mod tests {
 
     #[test]
     fn the_deadline_abandons_an_operation() {
-        let mut w = workload();
+        let mut w = workload(PROPOSALS);
         propose(&mut w, 0, 0);
-        w.proposed(0, 0, Ok(()));
+        w.attempted(0, 0, true);
         let step = w.wake(0, w.generation(0), 1000);
         assert!(matches!(step, Some(Step::Sleep(_))));
         assert_eq!(w.history()[0].result, OpResult::Unknown);

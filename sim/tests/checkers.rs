@@ -59,3 +59,11 @@ fn a_lost_acknowledged_write_is_not_linearizable_but_an_unknown_one_is() {
     let unknown = op(1, OpKind::Write, Some(9), OpResult::Unknown, 0, 10);
     assert_eq!(check(&[unknown, read_old]), Verdict::Linearizable);
 }
+
+#[test]
+fn a_read_without_the_log_is_checked_like_any_read() {
+    let index_read = |value, call, ret| op(2, OpKind::IndexRead, value, OpResult::Ok, call, ret);
+    let write = op(2, OpKind::Write, Some(7), OpResult::Ok, 0, 1);
+    assert_eq!(check(&[write.clone(), index_read(Some(7), 2, 3)]), Verdict::Linearizable);
+    assert_eq!(check(&[write, index_read(None, 2, 3)]), Verdict::NotLinearizable { key: 2 });
+}

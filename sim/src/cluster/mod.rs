@@ -28,7 +28,7 @@ use crate::workload::{ClientIndex, Step, Workload};
 use flotilla_core::reducers::kv::{Kv, KvAction, KvState};
 use flotilla_core::{
     Config, DurableState, Event, LogIndex, Message, MessageBody, Millis, Node, NodeId, Output,
-    Persist, Role, Term,
+    Persist, ReadError, ReadId, Role, Term,
 };
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -762,8 +762,30 @@ impl Cluster {
             Event::MembershipChanged { membership, .. } => {
                 self.membership_seen(id, membership.is_member(id))
             }
+            Event::ReadReady { id: read, .. } => self.read_answered(id, read, None),
+            Event::ReadFailed { id: read, error } => self.read_answered(id, read, Some(error)),
             _ => {}
         }
+    }
+
+    /// Node `id` answered the read `read`: ready (the application reads the state now), or
+    /// failed with `error`.
+    fn read_answered(&mut self, id: NodeId, read: ReadId, error: Option<ReadError>) {
+        let before = self.workload.history().len();
+        let Some(node) = self.hosts.iter().find(|h| h.id == id).and_then(|h| h.node.as_ref())
+        else {
+            return;
+        };
+        let result = error.map_or(Ok(node.committed_state()), Err);
+        if let Some((client, at)) = self.workload.read_outcome(id, read, result, self.now) {
+            self.schedule_client(client, at);
+        }
+        self.trace_finished(before);
+    }
+
+    /// The node of a live client (a client dies with its node).
+    fn running(&mut self, id: NodeId) -> &mut Node<Kv> {
+        self.host(id).node.as_mut().expect("a client of a crashed node is dead")
     }
 
     fn client_wake(&mut self, client: ClientIndex, generation: u64) {
@@ -784,15 +806,22 @@ impl Cluster {
                     let text = format!("client {} propose {action:?} at n{node}", request.client);
                     self.trace.line(now, || format!("{text} (seq {})", request.seq));
                 }
-                let answer = match self.host(node).node.as_mut() {
-                    Some(n) => n.propose(now, request, action),
-                    None => unreachable!("a client of a crashed node is dead"),
-                };
+                let answer = self.running(node).propose(now, request, action);
                 if let Err(error) = &answer {
                     let text = format!("client {} refused: {error:?}", request.client);
                     self.trace.line(now, || text);
                 }
-                let at = self.workload.proposed(client, now, answer);
+                let at = self.workload.attempted(client, now, answer.is_ok());
+                self.schedule_client(client, at);
+                self.after_input(node);
+            }
+            Some(Step::Read { node, id, key }) => {
+                self.trace.line(now, || format!("read {} of k{key} at n{node}", id.0));
+                let answer = self.running(node).read(now, id);
+                if let Err(error) = &answer {
+                    self.trace.line(now, || format!("read {} refused: {error:?}", id.0));
+                }
+                let at = self.workload.attempted(client, now, answer.is_ok());
                 self.schedule_client(client, at);
                 self.after_input(node);
             }
