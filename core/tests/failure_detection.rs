@@ -97,3 +97,25 @@ fn hint_that_arrives_late_about_an_old_leader_is_ignored() {
     assert_eq!(c.leader(), Some(new));
     assert_eq!(c.term(new), term);
 }
+
+#[test]
+fn hint_a_follower_waiting_for_its_turn_gives_it_up_to_a_candidate_it_granted() {
+    let mut c = Cluster::new(5);
+    c.elect(1);
+    c.crash(1);
+    let now = c.now;
+    // Node 3 (second in turn) learns first; node 2 (first in turn) a little later and
+    // campaigns at once. Node 3, waiting for its turn, grants node 2's pre-vote.
+    c.node_mut(3).handle_peer_disconnected(now, 1);
+    c.drain(3);
+    let turn = c.node(3).poll_timeout().unwrap();
+    assert!(turn > now && turn <= now + Config::new(1).election_timeout_min / 10);
+    for id in [2, 4, 5] {
+        c.node_mut(id).handle_peer_disconnected(now, 1);
+        c.drain(id);
+    }
+    c.settle();
+    assert_eq!(c.leader(), Some(2));
+    assert!(c.node(3).poll_timeout().unwrap() >= now + Config::new(1).election_timeout_min);
+    assert_eq!(c.node(3).counters().pre_votes_started, 0, "node 3 never campaigned");
+}

@@ -248,3 +248,15 @@ fn section_7_a_new_leader_resumes_a_transfer_where_the_follower_stands() {
     assert_eq!(c.node(3).committed_state(), c.node(leader).committed_state());
     assert_durability_rule(&c);
 }
+
+#[test]
+fn section_7_a_snapshot_that_does_not_decode_is_an_error_at_restart() {
+    use flotilla_core::reducers::kv::Kv;
+    use flotilla_core::{DurableState, Membership, Node, RestoreError, Snapshot};
+    let membership = Membership::with_voters(&[1]);
+    let snapshot = Snapshot { index: 5, term: 1, membership, data: vec![0xff; 3] };
+    let disk = DurableState::<KvAction> { snapshot: Some(snapshot), ..DurableState::default() };
+    let error = Node::<Kv>::try_restart(Config::new(1), &[], disk, 1, 0).err().unwrap();
+    assert!(matches!(error, RestoreError::Snapshot(_)));
+    assert!(error.to_string().starts_with("the stored snapshot does not decode"));
+}

@@ -21,10 +21,12 @@
 //! - Not all followers campaign at the same instant: each would vote for itself and the vote
 //!   would split, costing a full election timeout. The remaining voters take turns by id: the
 //!   `k`-th (from 0) waits `k` staggers of a tenth of the minimum election timeout, enough for
-//!   the first candidate's pre-vote and vote rounds. If the first is behind (the others refuse
-//!   it as less up to date) the next one tries a stagger later. A hint that arrives late is
-//!   harmless: a follower that refused a pre-vote while still in its lease grants the next one
-//!   once its own hint has come.
+//!   the first candidate's pre-vote and vote rounds. A follower waiting for its turn that grants
+//!   another candidate's pre-vote gives its turn up (that candidate goes first; the normal
+//!   election timeout backs it up), so a slow network does not make two of them campaign. If
+//!   the first is behind (the others refuse it as less up to date) the next one tries a stagger
+//!   later. A hint that arrives late is harmless: a follower that refused a pre-vote while still
+//!   in its lease grants the next one once its own hint has come.
 //! - With lease reads on, the hint does not shorten the lease: the old leader may still be
 //!   answering reads from its lease, so the follower campaigns only once the lease has run out.
 use super::{Event, Node, Role};
@@ -34,6 +36,7 @@ impl<R: Reducer> Node<R> {
     pub(super) fn reset_election_timer(&mut self, now: Millis) {
         let (low, high) = (self.config.election_timeout_min, self.config.election_timeout_max);
         self.election_deadline = now.saturating_add(self.rng.in_range(low, high));
+        self.waiting_turn = false;
     }
 
     /// Whether this node currently vouches for a live leader, and so refuses to help start an
@@ -150,7 +153,8 @@ impl<R: Reducer> Node<R> {
             .unwrap_or(0) as Millis;
         let stagger = (self.config.election_timeout_min / 10).max(1);
         self.election_deadline = start.saturating_add(rank * stagger);
-        if self.election_deadline <= now {
+        self.waiting_turn = self.election_deadline > now;
+        if !self.waiting_turn {
             self.campaign(now);
         }
     }
@@ -202,6 +206,8 @@ impl<R: Reducer> Node<R> {
         if granted && !pre_vote {
             self.voted_for = Some(from);
             self.hard_state_dirty = true;
+        }
+        if granted && (!pre_vote || self.waiting_turn) {
             self.reset_election_timer(now);
         }
         let reply_term = if granted { term } else { self.term };

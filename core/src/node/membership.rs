@@ -63,7 +63,9 @@ impl<R: Reducer> Node<R> {
 
     /// What the automatic policy ([`crate::membership::policy::next_change`]) needs, if this
     /// node leads. `announced` and `departed` are what the runtime learnt elsewhere: nodes
-    /// asking to join, and nodes whose tab closed.
+    /// asking to join, and nodes whose tab closed. Like `committed_state`, a one-voter leader's
+    /// view counts a change committed once its write is queued: act on it (close a removed
+    /// node's tab) after performing the outputs drained so far.
     pub fn policy_view<'a>(
         &self,
         announced: &'a [NodeId],

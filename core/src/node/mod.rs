@@ -262,6 +262,8 @@ pub struct Node<R: Reducer> {
     now: Millis,
     /// Followers and candidates: when to campaign.
     election_deadline: Millis,
+    /// The election deadline is this node's turn after a disconnect hint, not a timeout.
+    waiting_turn: bool,
     /// Leader: when to send the next heartbeats.
     heartbeat_deadline: Millis,
     /// Leader with CheckQuorum: when to check that a majority was heard from.
@@ -392,6 +394,7 @@ impl<R: Reducer> Node<R> {
             transfer: None,
             now,
             election_deadline: 0,
+            waiting_turn: false,
             heartbeat_deadline: 0,
             quorum_deadline: 0,
             leader_contact: 0,
@@ -513,7 +516,10 @@ impl<R: Reducer> Node<R> {
         Some(deadlines.into_iter().flatten().fold(role_timer, Millis::min))
     }
 
-    /// The state after every committed entry was applied.
+    /// The state after every committed entry was applied. A leader that alone is a majority
+    /// commits its entries once their write is queued, not once it is done: until the outputs
+    /// before this call are performed, a crash can take such commits back (events, which leave
+    /// after the writes, never report them early).
     pub fn committed_state(&self) -> &R::State {
         &self.machine.state
     }
