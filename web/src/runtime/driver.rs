@@ -574,6 +574,8 @@ impl Driver {
                 self.post_index.clear();
                 self.snapshot_installed = true;
             }
+            // Linearizable reads are not used by the shared log yet.
+            Event::ReadReady { .. } | Event::ReadFailed { .. } => {}
         }
     }
 
