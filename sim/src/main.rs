@@ -12,7 +12,7 @@
 use flotilla_sim::history::write_json_lines;
 use flotilla_sim::{run, run_seeds, Scenario, SimConfig, TraceMode};
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -78,14 +78,16 @@ fn single(mut config: SimConfig, trace: bool, history: Option<String>) -> ExitCo
             return ExitCode::FAILURE;
         }
     }
-    println!("{}", report.summary());
+    // A reader that stops early (`| head`) is no reason to fail the run.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", report.summary());
     if let Some((at, violation)) = &report.violation {
-        println!("seed {}: VIOLATION at {at}ms: {violation}", config.seed);
-        println!("  replay: {}", config.replay_command());
+        let _ = writeln!(out, "seed {}: VIOLATION at {at}ms: {violation}", config.seed);
+        let _ = writeln!(out, "  replay: {}", config.replay_command());
     }
     let violations = usize::from(report.violation.is_some());
     let linearizable = usize::from(report.linearizable);
-    println!("sim: seeds=1 violations={violations} linearizable={linearizable}");
+    let _ = writeln!(out, "sim: seeds=1 violations={violations} linearizable={linearizable}");
     if violations > 0 {
         ExitCode::FAILURE
     } else {

@@ -9,26 +9,34 @@
 //! the node from its durable image only.
 //!
 //! Nodes come and go: a new one starts empty and asks to join, a departing one closes its tab
-//! for good (see [`membership`]). Hosts are looked up by id and never forgotten, so a closed
+//! for good (see `membership`). Hosts are looked up by id and never forgotten, so a closed
 //! node's id is never reused.
 //!
 //! Every step ends with the invariant checks on the nodes it touched; the first violation stops
 //! the run.
+//!
+//! This file holds the event loop and the runtime of each node; beside it: `faults` (applying
+//! the schedule), `membership` (the policy, joins and departures), `hints` (connection-closed
+//! hints), `clients` (the workload's operations at their nodes) and `liveness` (the checks
+//! after the heal).
+mod clients;
+mod faults;
 mod hints;
+mod liveness;
 mod membership;
 
 pub use hints::HintSetup;
 
 use crate::invariants::{entry_at, Invariants, Violation};
-use crate::network::{Fate, LinkFaults, Loss, Network, Partition};
+use crate::network::{Fate, Loss, Network};
 use crate::rng::Rng;
-use crate::schedule::{Fault, Schedule, Target};
+use crate::schedule::{Fault, Schedule};
 use crate::trace::{describe_body, describe_persist, Trace};
-use crate::workload::{ClientIndex, Step, Workload};
+use crate::workload::{ClientIndex, Workload};
 use flotilla_core::reducers::kv::{Kv, KvAction, KvState};
 use flotilla_core::{
     Config, DurableState, Event, LogIndex, Message, MessageBody, Millis, Node, NodeId, Output,
-    Persist, ReadError, ReadId, Role, Term,
+    Persist, Role, Term,
 };
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -768,183 +776,6 @@ impl Cluster {
         }
     }
 
-    /// Node `id` answered the read `read`: ready (the application reads the state now), or
-    /// failed with `error`.
-    fn read_answered(&mut self, id: NodeId, read: ReadId, error: Option<ReadError>) {
-        let before = self.workload.history().len();
-        let Some(node) = self.hosts.iter().find(|h| h.id == id).and_then(|h| h.node.as_ref())
-        else {
-            return;
-        };
-        let result = error.map_or(Ok(node.committed_state()), Err);
-        if let Some((client, at)) = self.workload.read_outcome(id, read, result, self.now) {
-            self.schedule_client(client, at);
-        }
-        self.trace_finished(before);
-    }
-
-    /// The node of a live client (a client dies with its node).
-    fn running(&mut self, id: NodeId) -> &mut Node<Kv> {
-        self.host(id).node.as_mut().expect("a client of a crashed node is dead")
-    }
-
-    fn client_wake(&mut self, client: ClientIndex, generation: u64) {
-        let (node, now) = (self.workload.node_of(client), self.now);
-        let host = self.host(node);
-        if host.paused {
-            host.deferred_clients.push((client, generation));
-            return;
-        }
-        let before = self.workload.history().len();
-        let step = self.workload.wake(client, generation, now);
-        self.trace_finished(before);
-        match step {
-            None | Some(Step::Done) => {}
-            Some(Step::Sleep(at)) => self.schedule_client(client, at),
-            Some(Step::Propose { node, request, action }) => {
-                if self.trace.enabled() {
-                    let text = format!("client {} propose {action:?} at n{node}", request.client);
-                    self.trace.line(now, || format!("{text} (seq {})", request.seq));
-                }
-                let answer = self.running(node).propose(now, request, action);
-                if let Err(error) = &answer {
-                    let text = format!("client {} refused: {error:?}", request.client);
-                    self.trace.line(now, || text);
-                }
-                let at = self.workload.attempted(client, now, answer.is_ok());
-                self.schedule_client(client, at);
-                self.after_input(node);
-            }
-            Some(Step::Read { node, id, key }) => {
-                self.trace.line(now, || format!("read {} of k{key} at n{node}", id.0));
-                let answer = self.running(node).read(now, id);
-                if let Err(error) = &answer {
-                    self.trace.line(now, || format!("read {} refused: {error:?}", id.0));
-                }
-                let at = self.workload.attempted(client, now, answer.is_ok());
-                self.schedule_client(client, at);
-                self.after_input(node);
-            }
-        }
-    }
-
-    /// Traces the operations the workload finished since the history had `before` entries.
-    fn trace_finished(&mut self, before: usize) {
-        if !self.trace.enabled() {
-            return;
-        }
-        let now = self.now;
-        let lines: Vec<String> = self.workload.history()[before..]
-            .iter()
-            .map(|op| format!("client {} done {}", op.client, op.json()))
-            .collect();
-        for line in lines {
-            self.trace.line(now, || line);
-        }
-    }
-
-    fn apply_fault(&mut self, fault: Fault) {
-        let now = self.now;
-        self.trace.line(now, || format!("FAULT {fault}"));
-        match fault {
-            Fault::Partition(partition) => self.set_partition(Some(partition)),
-            Fault::IsolateLeader => {
-                if let Some(leader) = self.current_leader() {
-                    self.set_partition(Some(Partition::Isolate(leader)));
-                }
-            }
-            Fault::HealPartition => self.set_partition(None),
-            Fault::LinkFaults(faults) => self.network.set_faults(faults),
-            Fault::Crash(target) => {
-                if let Some(id) = self.hit(target) {
-                    self.crash(id);
-                }
-            }
-            Fault::Restart(target) => {
-                if let Some(id) = self.hit(target) {
-                    self.restart(id);
-                }
-            }
-            Fault::Pause(target) => {
-                if let Some(id) = self.hit(target) {
-                    let host = self.host(id);
-                    if host.node.is_some() {
-                        host.paused = true;
-                    }
-                }
-            }
-            Fault::Resume(target) => {
-                if let Some(id) = self.hit(target) {
-                    self.resume(id);
-                }
-            }
-            Fault::SlowDisk(id, extra) => {
-                if let Some(host) = self.hosts.iter_mut().find(|h| h.id == id) {
-                    host.disk_extra = extra;
-                }
-            }
-            Fault::Join => self.join(),
-            Fault::Leave { abrupt } => self.pending_leaves.push_back(abrupt),
-            Fault::Remove => self.remove_member(),
-            Fault::Transfer => self.hand_over(false),
-            Fault::StepDown => self.hand_over(true),
-            Fault::HealAll => {
-                self.set_partition(None);
-                self.network.set_faults(LinkFaults::NONE);
-                let ids: Vec<NodeId> = self.hosts.iter().map(|h| h.id).collect();
-                for id in ids {
-                    self.host(id).disk_extra = 0;
-                    self.restart(id);
-                    self.resume(id);
-                }
-                let deadline = now + 3 * self.node_config.election_timeout_max;
-                self.schedule(deadline, SimEvent::LeaderDeadline);
-            }
-        }
-    }
-
-    /// The node a fault on `target` hits: for a leader target, whoever leads at the fault's
-    /// start, and the same node again at its end. A node that has not joined yet, or has left,
-    /// is not hit.
-    fn hit(&mut self, target: Target) -> Option<NodeId> {
-        let id = match target {
-            Target::Node(id) => self.hosts.iter().any(|h| h.id == id && !h.closed).then_some(id),
-            Target::Leader(tag) => match self.targets.get(&tag) {
-                Some(&id) => Some(id),
-                None => {
-                    let leader = self.current_leader();
-                    if let Some(id) = leader {
-                        self.targets.insert(tag, id);
-                    }
-                    leader
-                }
-            },
-        };
-        if let (Target::Leader(tag), Some(id)) = (target, id) {
-            self.trace.line(self.now, || format!("leader#{tag} is n{id}"));
-        }
-        id
-    }
-
-    /// The leader hands leadership to a node drawn now (any open node: a voter or not, behind,
-    /// cut off or down), or steps down in favour of its most up-to-date voter.
-    fn hand_over(&mut self, step_down: bool) {
-        let Some(leader) = self.current_leader() else { return };
-        let open: Vec<NodeId> = self.hosts.iter().filter(|h| !h.closed).map(|h| h.id).collect();
-        let (target, now) = (*self.pick_rng.pick(&open), self.now);
-        let Some(node) = self.host(leader).node.as_mut() else { return };
-        let result = match step_down {
-            true => node.step_down(now),
-            false => node.transfer_leadership(now, target).map(|()| target),
-        };
-        if let Ok(target) = result {
-            self.stats.transfers += 1;
-            self.transfer = Some((target, now + self.node_config.election_timeout_max));
-        }
-        self.trace.line(now, || format!("n{leader} hands over: {result:?}"));
-        self.after_input(leader);
-    }
-
     /// The running, unpaused leader of the highest term, if any.
     fn current_leader(&self) -> Option<NodeId> {
         self.hosts
@@ -954,140 +785,6 @@ impl Cluster {
             .filter(|s| s.role == Role::Leader)
             .max_by_key(|s| s.term)
             .map(|s| s.id)
-    }
-
-    fn crash(&mut self, id: NodeId) {
-        let amnesia = self.amnesia;
-        let host = self.host(id);
-        if host.node.is_none() {
-            return;
-        }
-        host.node = None;
-        host.paused = false;
-        host.outbox.clear();
-        host.entries_terms.clear();
-        host.snapshot_states.clear();
-        host.inbox.clear();
-        host.disk_busy = false;
-        host.incarnation += 1;
-        host.deferred_clients.clear();
-        if amnesia {
-            host.durable = DurableState::default();
-        }
-        self.stats.crashes += 1;
-        self.workload.node_crashed(id, self.now);
-        self.hint_peers_of(id);
-    }
-
-    fn restart(&mut self, id: NodeId) {
-        let host = self.host(id);
-        if host.node.is_some() || host.closed {
-            return;
-        }
-        let (seed, config, now) = (self.seed_rng.next_u64(), self.config_for(id), self.now);
-        let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
-        let host = &mut self.hosts[index];
-        let (durable, voters) = (host.durable.clone(), &host.initial_voters);
-        let node = Node::restart(config, voters, durable, seed, now);
-        let is_member = node.membership().is_member(id);
-        let snapshot = host.durable.snapshot.as_ref();
-        self.stats.snapshot_restarts += u64::from(snapshot.is_some());
-        let base = snapshot.map(|s| (s.index, s.term, s.membership.voters()));
-        self.invariants.restarted(id, base, node.log());
-        host.node = Some(node);
-        host.started = now;
-        host.was_member = is_member;
-        let asks = !is_member && !host.leaving;
-        self.after_input(id);
-        if asks {
-            self.ask_to_join(id);
-        }
-        for (client, at) in self.workload.node_started(id, now) {
-            self.schedule_client(client, at);
-        }
-    }
-
-    fn resume(&mut self, id: NodeId) {
-        let host = self.host(id);
-        if !host.paused {
-            return;
-        }
-        host.paused = false;
-        let inbox = std::mem::take(&mut host.inbox);
-        let deferred = std::mem::take(&mut host.deferred_clients);
-        for input in inbox {
-            match input {
-                Input::Message(message) => self.receive(message),
-                Input::Hint(peer) => self.hint(id, peer),
-            }
-        }
-        self.pump(id);
-        let now = self.now;
-        for (client, generation) in deferred {
-            self.schedule(now, SimEvent::ClientWake { client, generation });
-        }
-    }
-
-    /// Liveness: from the heal on, watches for a leader no node has a higher term than.
-    fn check_leader_after_heal(&mut self) {
-        if self.leader_seen || self.now < self.heal_at {
-            return;
-        }
-        let statuses: Vec<_> =
-            self.hosts.iter().filter_map(|h| h.node.as_ref().map(Node::status)).collect();
-        let max_term = statuses.iter().map(|s| s.term).max().unwrap_or(0);
-        if let Some(leader) = statuses.iter().find(|s| s.role == Role::Leader && s.term == max_term)
-        {
-            self.leader_seen = true;
-            self.stats.leader_after_heal = Some(self.now - self.heal_at);
-            let (now, id, after) = (self.now, leader.id, self.now - self.heal_at);
-            self.trace.line(now, || format!("n{id} leads {after}ms after the heal"));
-        }
-    }
-
-    /// Liveness at the end, in the configuration the leader ended with: a leader exists; every
-    /// open node is up and a member (unless it is on its way out); no closed node is still a
-    /// member; every member has the leader's commit index, applied all of it, and holds the
-    /// same state. Returns the final voters.
-    fn check_converged(&self) -> Result<Vec<NodeId>, Violation> {
-        let fail = |detail: String| Err(Violation::NotConverged { detail });
-        let Some(leader) = self.current_leader() else {
-            return fail("no leader at the end".into());
-        };
-        let reference = self.node(leader).expect("the leader runs");
-        let (membership, commit) = (reference.membership(), reference.status().commit);
-        for host in &self.hosts {
-            let id = host.id;
-            if host.closed {
-                if membership.is_member(id) {
-                    return fail(format!("n{id} left but is still a member ({membership})"));
-                }
-                continue;
-            }
-            let Some(node) = host.node.as_ref() else {
-                return fail(format!("n{id} is still down"));
-            };
-            if !membership.is_member(id) {
-                if host.leaving {
-                    continue;
-                }
-                return fail(format!("n{id} runs but is not a member ({membership})"));
-            }
-            let status = node.status();
-            if status.applied != status.commit {
-                return fail(format!(
-                    "n{id} applied {} of commit index {}",
-                    status.applied, status.commit
-                ));
-            }
-            if status.commit != commit {
-                return fail(format!("n{leader} commit {commit}, n{id} commit {}", status.commit));
-            }
-            if node.committed_state() != reference.committed_state() {
-                return fail(format!("n{leader} and n{id} states differ"));
-            }
-        }
-        Ok(membership.voters().to_vec())
     }
 }
 

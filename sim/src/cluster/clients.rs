@@ -1,0 +1,84 @@
+//! The clients' side: each client wakes, asks the workload what to do, and does it at its node
+//! (a proposal or a read); the answers the node gives through its events go back to the
+//! workload.
+use super::Cluster;
+use crate::workload::{ClientIndex, Step};
+use flotilla_core::reducers::kv::Kv;
+use flotilla_core::{Node, NodeId, ReadError, ReadId};
+
+impl Cluster {
+    /// Node `id` answered the read `read`: ready (the application reads the state now), or
+    /// failed with `error`.
+    pub(super) fn read_answered(&mut self, id: NodeId, read: ReadId, error: Option<ReadError>) {
+        let before = self.workload.history().len();
+        let Some(node) = self.hosts.iter().find(|h| h.id == id).and_then(|h| h.node.as_ref())
+        else {
+            return;
+        };
+        let result = error.map_or(Ok(node.committed_state()), Err);
+        if let Some((client, at)) = self.workload.read_outcome(id, read, result, self.now) {
+            self.schedule_client(client, at);
+        }
+        self.trace_finished(before);
+    }
+
+    /// The node of a live client (a client dies with its node).
+    pub(super) fn running(&mut self, id: NodeId) -> &mut Node<Kv> {
+        self.host(id).node.as_mut().expect("a client of a crashed node is dead")
+    }
+
+    pub(super) fn client_wake(&mut self, client: ClientIndex, generation: u64) {
+        let (node, now) = (self.workload.node_of(client), self.now);
+        let host = self.host(node);
+        if host.paused {
+            host.deferred_clients.push((client, generation));
+            return;
+        }
+        let before = self.workload.history().len();
+        let step = self.workload.wake(client, generation, now);
+        self.trace_finished(before);
+        match step {
+            None | Some(Step::Done) => {}
+            Some(Step::Sleep(at)) => self.schedule_client(client, at),
+            Some(Step::Propose { node, request, action }) => {
+                if self.trace.enabled() {
+                    let text = format!("client {} propose {action:?} at n{node}", request.client);
+                    self.trace.line(now, || format!("{text} (seq {})", request.seq));
+                }
+                let answer = self.running(node).propose(now, request, action);
+                if let Err(error) = &answer {
+                    let text = format!("client {} refused: {error:?}", request.client);
+                    self.trace.line(now, || text);
+                }
+                let at = self.workload.attempted(client, now, answer.is_ok());
+                self.schedule_client(client, at);
+                self.after_input(node);
+            }
+            Some(Step::Read { node, id, key }) => {
+                self.trace.line(now, || format!("read {} of k{key} at n{node}", id.0));
+                let answer = self.running(node).read(now, id);
+                if let Err(error) = &answer {
+                    self.trace.line(now, || format!("read {} refused: {error:?}", id.0));
+                }
+                let at = self.workload.attempted(client, now, answer.is_ok());
+                self.schedule_client(client, at);
+                self.after_input(node);
+            }
+        }
+    }
+
+    /// Traces the operations the workload finished since the history had `before` entries.
+    pub(super) fn trace_finished(&mut self, before: usize) {
+        if !self.trace.enabled() {
+            return;
+        }
+        let now = self.now;
+        let lines: Vec<String> = self.workload.history()[before..]
+            .iter()
+            .map(|op| format!("client {} done {}", op.client, op.json()))
+            .collect();
+        for line in lines {
+            self.trace.line(now, || line);
+        }
+    }
+}
