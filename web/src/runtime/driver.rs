@@ -6,11 +6,26 @@
 //!    command.
 //! 2. Drain `poll_output`: every `Persist` goes into the store, every `Send` is held back, every
 //!    event updates what the view shows.
-//! 3. Flush the store once, **then** transmit the held messages: persist-before-send, at one
-//!    storage write per batch. A failed flush stops the node: nothing that depended on the
-//!    lost write is ever sent.
+//! 3. Flush the store once, **then** transmit the held messages, one frame per peer:
+//!    persist-before-send, at one storage write per batch. A hard state that moves only the
+//!    commit index is written lazily (the core allows it). A failed flush stops the node:
+//!    nothing that depended on the lost write is ever sent.
 //! 4. Arm the ticker for the earliest of the node's `poll_timeout`, the next gossip round and
 //!    the next membership check.
+//!
+//! # Membership
+//! A tab alone in its room, or the lowest id among tabs that all said (by gossip) they are in
+//! no cluster, bootstraps; any other tab asks to join through a member it is linked to. The
+//! leader runs the core's policy: linked tabs outside the configuration are admitted, learners
+//! promoted once caught up, tabs that closed (goodbye frame or channel closed) removed at once,
+//! silent ones after `dead_after`. A tab that reloads is removed and comes back as a learner
+//! with its own log, so no configuration ever waits for a tab that may not return.
+//!
+//! # Failure hints
+//! A closed link is the core's fast failure hint (`handle_peer_disconnected`); on top of it
+//! this loop retries a lost first campaign in turns and breaks split votes at random
+//! (`disconnected`, `split_vote`), so a new leader usually follows a closed one within tens of
+//! milliseconds rather than an election timeout.
 //!
 //! # Paused and isolated
 //! Paused, the node is a frozen process: no ticks, and inputs are held, in order, as a frozen
@@ -320,6 +335,8 @@ impl Driver {
                 let timings =
                     Timings { election_timeout_min_ms, election_timeout_max_ms, heartbeat_ms };
                 self.timings = timings.sanitized();
+                // The core takes its timings at creation: restart it from durable state, as a
+                // process restarted with new settings would (a leader loses its leadership).
                 self.restart_node();
             }
             Command::SetDeadAfter(ms) => self.dead_after = ms.clamp(1_000, 3_600_000),
@@ -574,8 +591,6 @@ impl Driver {
                 self.post_index.clear();
                 self.snapshot_installed = true;
             }
-            // Linearizable reads are not used by the shared log yet.
-            Event::ReadReady { .. } | Event::ReadFailed { .. } => {}
         }
     }
 
