@@ -591,6 +591,7 @@ impl Driver {
                 self.post_index.clear();
                 self.snapshot_installed = true;
             }
+            Event::ReadReady { .. } | Event::ReadFailed { .. } => {}
         }
     }
 
