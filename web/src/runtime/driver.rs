@@ -244,10 +244,10 @@ impl Driver {
 
     /// Handles one input (or holds it while paused).
     pub fn input(&mut self, input: Input) {
-        if self.failed.is_some() {
+        if let Some(reason) = &self.failed {
             if let Input::Propose(posts) = input {
                 for (_, settle) in posts {
-                    settle(Err("the node stopped: durable storage failed".to_owned()));
+                    settle(Err(format!("the node stopped: {reason}")));
                 }
             }
             return;
@@ -1011,6 +1011,12 @@ impl Driver {
     }
 
     fn wipe_and_reload(&mut self) {
+        self.page_hide();
+        // The node stops here: nothing may write to the store between the wipe and the reload
+        // (inputs keep coming until the page unloads), nor the `pagehide` that follows.
+        self.lazy_hard_state = None;
+        self.failed = Some("wiped; reloading".to_owned());
+        self.ticker.pause();
         if let Err(error) = self.store.wipe() {
             console::error!(format!("flotilla: wipe failed: {error}"));
         }
@@ -1018,7 +1024,6 @@ impl Driver {
         if let Ok(storage) = super::storage::session_storage() {
             let _ = storage.remove_item(super::storage::identity::NODE_ID_KEY);
         }
-        self.page_hide();
         if let Some(window) = web_sys::window() {
             let _ = window.location().reload();
         }
