@@ -252,15 +252,14 @@ impl Invariants {
         Ok(())
     }
 
-    /// `node` wrote `entries` to its log (a `Persist::Entries`): Log Matching, and nothing
-    /// changed at or below the node's own commit index. (Entries above it may legitimately
-    /// differ from what others committed: a follower keeps stale entries until a leader
-    /// overwrites them.)
+    /// `node` put `entries` in its log (a `Persist::Entries` it emitted): nothing changed at or
+    /// below its own commit index, and configurations step by one voter. (Entries above the
+    /// commit index may legitimately differ from what others committed: a follower keeps stale
+    /// entries until a leader overwrites them.)
     pub fn wrote(&mut self, node: NodeId, entries: &[Entry<KvAction>]) -> Result<(), Violation> {
         let Some(first) = entries.first().map(|e| e.index) else { return Ok(()) };
         let view = self.view(node);
         let own_commit = view.commit;
-        let mut prev_term = view.log.term_at(first - 1);
         let mut voters = view.log.voters_before(first).map(<[NodeId]>::to_vec);
         view.log.write(entries);
         let committed = own_commit.min(self.committed_index());
@@ -278,6 +277,26 @@ impl Invariants {
                     });
                 }
             }
+            if let EntryPayload::Membership(membership) = &entry.payload {
+                check_config_step(node, entry.index, voters.as_deref(), membership)?;
+                voters = Some(membership.voters().to_vec());
+            }
+        }
+        Ok(())
+    }
+
+    /// `node` made `entries` durable, after an entry of term `prev_term` (if its disk knows it):
+    /// Log Matching against every durable copy so far. Only durable entries count: what a crash
+    /// took before its write ended was never seen by anyone (no message leaves before the writes
+    /// queued ahead of it), and a node may reuse its index and term (a lone voter re-elected in
+    /// the term its vote never reached the disk for).
+    pub fn persisted(
+        &mut self,
+        node: NodeId,
+        mut prev_term: Option<Term>,
+        entries: &[Entry<KvAction>],
+    ) -> Result<(), Violation> {
+        for entry in entries {
             let mismatch = |detail| Violation::LogMismatch {
                 node,
                 index: entry.index,
@@ -286,9 +305,6 @@ impl Invariants {
             };
             match self.entries.get_mut(&(entry.index, entry.term)) {
                 None => {
-                    if let EntryPayload::Membership(membership) = &entry.payload {
-                        check_config_step(node, entry.index, voters.as_deref(), membership)?;
-                    }
                     let seen = Seen { payload: entry.payload.clone(), prev_term };
                     self.entries.insert((entry.index, entry.term), seen);
                 }
@@ -305,9 +321,6 @@ impl Invariants {
                     (None, Some(_)) => seen.prev_term = prev_term,
                     _ => {}
                 },
-            }
-            if let EntryPayload::Membership(membership) = &entry.payload {
-                voters = Some(membership.voters().to_vec());
             }
             prev_term = Some(entry.term);
         }
@@ -674,6 +687,17 @@ mod tests {
     /// For `check_node`: the whole log is on disk.
     const ON_DISK: LogIndex = LogIndex::MAX;
 
+    /// `node` writes `entries` and they reach its disk.
+    fn write(
+        checker: &mut Invariants,
+        node: NodeId,
+        entries: &[Entry<KvAction>],
+    ) -> Result<(), Violation> {
+        checker.wrote(node, entries)?;
+        let prev_term = (entries[0].index == 1).then_some(0);
+        checker.persisted(node, prev_term, entries)
+    }
+
     /// One step of a node whose log is now `log`, having written it from `from` on.
     fn step(
         checker: &mut Invariants,
@@ -682,7 +706,13 @@ mod tests {
         from: Option<LogIndex>,
     ) -> Result<(), Violation> {
         if let Some(from) = from {
-            checker.wrote(status.id, &log[log.partition_point(|e| e.index < from)..])?;
+            let start = log.partition_point(|e| e.index < from);
+            let prev_term = match start {
+                0 => (log[0].index == 1).then_some(0),
+                _ => Some(log[start - 1].term),
+            };
+            checker.wrote(status.id, &log[start..])?;
+            checker.persisted(status.id, prev_term, &log[start..])?;
         }
         checker.check_node(status, ON_DISK)
     }
@@ -778,11 +808,11 @@ mod tests {
         let mut checker = Invariants::new(&[]);
         // A lone leader commits entry 2 before writing it, then crashes: it never happened.
         let log = [entry(1, 1, 0), entry(2, 1, 0)];
-        checker.wrote(1, &log).unwrap();
+        write(&mut checker, 1, &log).unwrap();
         checker.check_node(&status(1, 1, Role::Leader, 2, 2), 1).unwrap();
         checker.restarted(1, None, &log[..1]);
         let rewritten = [entry(2, 2, 5)];
-        checker.wrote(1, &rewritten).unwrap();
+        write(&mut checker, 1, &rewritten).unwrap();
         checker.check_node(&status(1, 2, Role::Leader, 2, 2), 2).unwrap();
         assert_eq!(checker.committed_index(), 2);
     }
@@ -790,12 +820,12 @@ mod tests {
     #[test]
     fn entries_compacted_in_the_step_that_committed_them_are_recorded() {
         let mut checker = Invariants::new(&[]);
-        checker.wrote(1, &[entry(1, 1, 0), entry(2, 1, 0)]).unwrap();
+        write(&mut checker, 1, &[entry(1, 1, 0), entry(2, 1, 0)]).unwrap();
         checker.snapshot_written(1, 2, (2, 1, &[1])).unwrap();
         checker.check_node(&status(1, 1, Role::Leader, 2, 2), ON_DISK).unwrap();
         assert_eq!(checker.committed_index(), 2);
         // Another node's conflicting commit at 2 is caught though no log holds entry 2 now.
-        checker.wrote(2, &[entry(1, 1, 0), entry(2, 2, 0)]).unwrap();
+        write(&mut checker, 2, &[entry(1, 1, 0), entry(2, 2, 0)]).unwrap();
         let err = checker.check_node(&status(2, 2, Role::Follower, 2, 2), ON_DISK);
         assert!(matches!(err, Err(Violation::StateMachine { index: 2, .. })));
     }
@@ -803,7 +833,7 @@ mod tests {
     #[test]
     fn a_snapshot_of_uncommitted_entries_is_caught() {
         let mut checker = Invariants::new(&[]);
-        checker.wrote(1, &[entry(1, 1, 0), entry(2, 1, 0)]).unwrap();
+        write(&mut checker, 1, &[entry(1, 1, 0), entry(2, 1, 0)]).unwrap();
         checker.check_node(&status(1, 1, Role::Leader, 1, 2), ON_DISK).unwrap();
         let err = checker.snapshot_written(1, 1, (2, 1, &[1]));
         assert_eq!(err, Err(Violation::SnapshotBeyondCommit { node: 1, index: 2, commit: 1 }));

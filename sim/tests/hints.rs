@@ -24,6 +24,8 @@ fn run_with(seed: u64, faults: Vec<(u64, Fault)>, hints: Option<f64>) -> Report 
     let mut faults = faults;
     faults.push((HEAL, Fault::HealAll));
     plan.setup.schedule = Schedule { faults, heal_at: HEAL };
+    // With lease reads, followers wait out the old leader's lease before campaigning.
+    plan.setup.node_config.lease_reads = false;
     plan.setup.hints =
         hints.map(|late_share| HintSetup { rng: Rng::new(seed), detection: (1, 5), late_share });
     execute(plan)

@@ -3,19 +3,42 @@
 //! workload.
 use super::Cluster;
 use crate::workload::{ClientIndex, Step};
-use flotilla_core::reducers::kv::Kv;
+use flotilla_core::reducers::kv::{Kv, KvState};
 use flotilla_core::{Node, NodeId, ReadError, ReadId};
 
 impl Cluster {
-    /// Node `id` answered the read `read`: ready (the application reads the state now), or
-    /// failed with `error`.
+    /// Node `id` answered the read `read`: ready, or failed with `error`. A ready read takes
+    /// the state now and answers once the outputs queued so far are performed: the core's
+    /// contract for reading `committed_state()` (a lone voter's state counts writes that are
+    /// still on their way to its disk).
     pub(super) fn read_answered(&mut self, id: NodeId, read: ReadId, error: Option<ReadError>) {
+        let host = self.host(id);
+        let Some(node) = host.node.as_ref() else { return };
+        match error {
+            None => {
+                let state = node.committed_state().clone();
+                host.held_reads.push_back((host.queued, read, state));
+                self.release_reads(id);
+            }
+            Some(error) => self.read_result(id, read, Err(error)),
+        }
+    }
+
+    /// Answers the held reads of node `id` whose outputs before them are all performed.
+    pub(super) fn release_reads(&mut self, id: NodeId) {
+        loop {
+            let host = self.host(id);
+            if host.held_reads.front().is_none_or(|&(at, ..)| at > host.performed) {
+                return;
+            }
+            let Some((_, read, state)) = host.held_reads.pop_front() else { return };
+            self.read_result(id, read, Ok(&state));
+        }
+    }
+
+    /// Tells the workload how the read `read` at node `id` ended.
+    fn read_result(&mut self, id: NodeId, read: ReadId, result: Result<&KvState, ReadError>) {
         let before = self.workload.history().len();
-        let Some(node) = self.hosts.iter().find(|h| h.id == id).and_then(|h| h.node.as_ref())
-        else {
-            return;
-        };
-        let result = error.map_or(Ok(node.committed_state()), Err);
         if let Some((client, at)) = self.workload.read_outcome(id, read, result, self.now) {
             self.schedule_client(client, at);
         }

@@ -118,6 +118,7 @@ impl Cluster {
         host.node = None;
         host.paused = false;
         host.outbox.clear();
+        host.held_reads.clear();
         host.entries_terms.clear();
         host.snapshot_states.clear();
         host.inbox.clear();

@@ -36,7 +36,7 @@ use crate::workload::{ClientIndex, Workload};
 use flotilla_core::reducers::kv::{Kv, KvAction, KvState};
 use flotilla_core::{
     Config, DurableState, Event, LogIndex, Message, MessageBody, Millis, Node, NodeId, Output,
-    Persist, Role, Term,
+    Persist, ReadId, Role, Term,
 };
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -157,6 +157,14 @@ struct Host {
     paused: bool,
     /// Outputs not yet processed by the runtime, in the node's order.
     outbox: VecDeque<Output<Kv>>,
+    /// How many outputs ever entered `outbox`, and how many the runtime performed: positions
+    /// in the node's output stream.
+    queued: u64,
+    performed: u64,
+    /// Reads served from the state taken when they were ready, held until the runtime has
+    /// performed every output queued before (a lone voter's state counts writes still on their
+    /// way to disk): (position, read, state).
+    held_reads: VecDeque<(u64, ReadId, KvState)>,
     /// The node's term when it produced each `Persist::Entries` still in `outbox`, oldest first.
     entries_terms: VecDeque<Term>,
     /// The state machine at each `Persist::Snapshot` still in `outbox`, if the step that wrote
@@ -189,6 +197,9 @@ impl Host {
             incarnation: 0,
             paused: false,
             outbox: VecDeque::new(),
+            queued: 0,
+            performed: 0,
+            held_reads: VecDeque::new(),
             entries_terms: VecDeque::new(),
             snapshot_states: VecDeque::new(),
             disk_busy: false,
@@ -201,6 +212,12 @@ impl Host {
     /// Running: neither crashed nor closed (it may be paused).
     fn is_up(&self) -> bool {
         self.node.is_some()
+    }
+
+    /// Takes the next output to perform.
+    fn next_output(&mut self) -> Option<Output<Kv>> {
+        self.performed += 1;
+        self.outbox.pop_front()
     }
 }
 
@@ -595,6 +612,7 @@ impl Cluster {
                 _ => Ok(()),
             };
             host.outbox.push_back(output);
+            host.queued += 1;
             if let Err(found) = found {
                 event_violation.get_or_insert(found);
             }
@@ -620,6 +638,7 @@ impl Cluster {
     fn pump(&mut self, id: NodeId) {
         let now = self.now;
         loop {
+            self.release_reads(id);
             let host = self.host(id);
             if host.paused || host.node.is_none() || host.disk_busy {
                 return;
@@ -648,15 +667,11 @@ impl Cluster {
                     }
                 }
                 Some(Output::Send(_)) => {
-                    let Some(Output::Send(message)) = host.outbox.pop_front() else {
-                        unreachable!()
-                    };
+                    let Some(Output::Send(message)) = host.next_output() else { unreachable!() };
                     self.transmit(message);
                 }
                 Some(Output::Event(_)) => {
-                    let Some(Output::Event(event)) = host.outbox.pop_front() else {
-                        unreachable!()
-                    };
+                    let Some(Output::Event(event)) = host.next_output() else { unreachable!() };
                     self.runtime_event(id, event);
                 }
             }
@@ -677,7 +692,7 @@ impl Cluster {
     fn persist_front(&mut self, id: NodeId) {
         let now = self.now;
         let host = self.host(id);
-        let Some(Output::Persist(write)) = host.outbox.pop_front() else {
+        let Some(Output::Persist(write)) = host.next_output() else {
             unreachable!("persist_front is called with a Persist at the head")
         };
         if self.trace.enabled() {
@@ -701,8 +716,10 @@ impl Cluster {
         if let Persist::Entries { entries } = &write {
             let host = &mut self.hosts[index];
             let term = host.entries_terms.pop_front().expect("one term per queued write");
-            let found =
-                self.invariants.check_durable_write(id, term, &host.durable.entries, entries);
+            let disk = &host.durable;
+            let found = self.invariants.check_durable_write(id, term, &disk.entries, entries);
+            let prev_term = entries.first().and_then(|e| term_on(disk, e.index - 1));
+            let found = found.and_then(|()| self.invariants.persisted(id, prev_term, entries));
             if let Err(violation) = found {
                 self.violation.get_or_insert((now, violation));
             }
@@ -785,6 +802,15 @@ impl Cluster {
             .filter(|s| s.role == Role::Leader)
             .max_by_key(|s| s.term)
             .map(|s| s.id)
+    }
+}
+
+/// The term of the entry at `index` on `disk` (0 before the first), if the disk knows it.
+fn term_on(disk: &DurableState<KvAction>, index: LogIndex) -> Option<Term> {
+    match &disk.snapshot {
+        _ if index == 0 => Some(0),
+        Some(snapshot) if snapshot.index == index => Some(snapshot.term),
+        _ => entry_at(&disk.entries, index).map(|e| e.term),
     }
 }
 
