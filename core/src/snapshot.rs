@@ -3,12 +3,15 @@
 //! stall the transfer. Chunks are accepted only in order, and every chunk is answered with how
 //! much is in; a gap is reported as such once (the leader then goes back to the first missing
 //! byte); a chunk of a newer snapshot starts over, and a late one of an older snapshot is
-//! dropped. The leader's side, a window of chunks in flight, is in `progress`.
+//! dropped. A chunk from a newer leader term starts over whatever its index: a partial snapshot
+//! from a deposed leader will never be finished, and the new leader's may well be older. The leader's side, a window of chunks in flight, is in `progress`.
 use crate::{LogIndex, Term};
 use alloc::vec::Vec;
 
 /// A snapshot being received.
 pub(crate) struct Reassembly {
+    /// The term of the leader sending it: only that leader will finish this transfer.
+    leader_term: Term,
     index: LogIndex,
     term: Term,
     total: u64,
@@ -32,19 +35,30 @@ pub(crate) enum Received {
     Ignored,
 }
 
-/// Adds a chunk of snapshot `(index, term)` of `total` bytes to `slot`.
+/// Adds a chunk of snapshot `(index, term)` of `total` bytes, sent by the leader of
+/// `leader_term`, to `slot`.
 pub(crate) fn receive(
     slot: &mut Option<Reassembly>,
+    leader_term: Term,
     (index, term, total): (LogIndex, Term, u64),
     offset: u64,
     data: Vec<u8>,
 ) -> Received {
-    if slot.as_ref().is_some_and(|r| r.index > index) {
+    if slot.as_ref().is_some_and(|r| r.leader_term == leader_term && r.index > index) {
         return Received::Ignored; // a late chunk of an older transfer
     }
-    let current = slot.as_ref().is_some_and(|r| (r.index, r.term, r.total) == (index, term, total));
+    let current = slot.as_ref().is_some_and(|r| {
+        (r.leader_term, r.index, r.term, r.total) == (leader_term, index, term, total)
+    });
     if !current {
-        *slot = Some(Reassembly { index, term, total, data: Vec::new(), gap_reported: None });
+        *slot = Some(Reassembly {
+            leader_term,
+            index,
+            term,
+            total,
+            data: Vec::new(),
+            gap_reported: None,
+        });
     }
     let Some(r) = slot.as_mut() else { return Received::Ignored };
     let len = r.data.len() as u64;
@@ -77,10 +91,10 @@ mod tests {
     #[test]
     fn in_order_chunks_complete_the_snapshot() {
         let mut slot = None;
-        assert_eq!(receive(&mut slot, SNAP, 0, vec![1, 2]), Received::Progress(2));
-        assert_eq!(receive(&mut slot, SNAP, 2, vec![3, 4]), Received::Progress(4));
+        assert_eq!(receive(&mut slot, 1, SNAP, 0, vec![1, 2]), Received::Progress(2));
+        assert_eq!(receive(&mut slot, 1, SNAP, 2, vec![3, 4]), Received::Progress(4));
         assert_eq!(
-            receive(&mut slot, SNAP, 4, vec![5, 6]),
+            receive(&mut slot, 1, SNAP, 4, vec![5, 6]),
             Received::Complete(vec![1, 2, 3, 4, 5, 6])
         );
         assert!(slot.is_none());
@@ -89,14 +103,14 @@ mod tests {
     #[test]
     fn duplicates_are_answered_and_a_gap_is_reported_once() {
         let mut slot = None;
-        receive(&mut slot, SNAP, 0, vec![1, 2]);
-        assert_eq!(receive(&mut slot, SNAP, 0, vec![1, 2]), Received::Progress(2));
-        assert_eq!(receive(&mut slot, SNAP, 4, vec![5, 6]), Received::Gap(2));
-        assert_eq!(receive(&mut slot, SNAP, 4, vec![5, 6]), Received::Progress(2), "reported");
-        assert_eq!(receive(&mut slot, SNAP, 2, vec![3, 4]), Received::Progress(4));
-        assert_eq!(receive(&mut slot, SNAP, 4, vec![5, 6, 7]), Received::Ignored, "too long");
+        receive(&mut slot, 1, SNAP, 0, vec![1, 2]);
+        assert_eq!(receive(&mut slot, 1, SNAP, 0, vec![1, 2]), Received::Progress(2));
+        assert_eq!(receive(&mut slot, 1, SNAP, 4, vec![5, 6]), Received::Gap(2));
+        assert_eq!(receive(&mut slot, 1, SNAP, 4, vec![5, 6]), Received::Progress(2), "reported");
+        assert_eq!(receive(&mut slot, 1, SNAP, 2, vec![3, 4]), Received::Progress(4));
+        assert_eq!(receive(&mut slot, 1, SNAP, 4, vec![5, 6, 7]), Received::Ignored, "too long");
         assert_eq!(
-            receive(&mut slot, SNAP, 4, vec![5, 6]),
+            receive(&mut slot, 1, SNAP, 4, vec![5, 6]),
             Received::Complete(vec![1, 2, 3, 4, 5, 6])
         );
     }
@@ -104,10 +118,19 @@ mod tests {
     #[test]
     fn a_chunk_of_another_snapshot_starts_over() {
         let mut slot = None;
-        receive(&mut slot, SNAP, 0, vec![1, 2]);
+        receive(&mut slot, 1, SNAP, 0, vec![1, 2]);
         let newer = (12, 2, 2);
-        assert_eq!(receive(&mut slot, newer, 1, vec![9]), Received::Gap(0));
-        assert_eq!(receive(&mut slot, SNAP, 2, vec![3, 4]), Received::Ignored, "older");
-        assert_eq!(receive(&mut slot, newer, 0, vec![8, 9]), Received::Complete(vec![8, 9]));
+        assert_eq!(receive(&mut slot, 1, newer, 1, vec![9]), Received::Gap(0));
+        assert_eq!(receive(&mut slot, 1, SNAP, 2, vec![3, 4]), Received::Ignored, "older");
+        assert_eq!(receive(&mut slot, 1, newer, 0, vec![8, 9]), Received::Complete(vec![8, 9]));
+    }
+
+    #[test]
+    fn a_new_leaders_older_snapshot_replaces_a_deposed_leaders_partial_one() {
+        // CORE_BUGS 7 (sim seed 56): the old leader of term 1 never finishes its newer snapshot.
+        let mut slot = None;
+        let newer = (12, 2, 2);
+        assert_eq!(receive(&mut slot, 1, newer, 0, vec![9]), Received::Progress(1));
+        assert_eq!(receive(&mut slot, 2, SNAP, 0, vec![1, 2]), Received::Progress(2));
     }
 }

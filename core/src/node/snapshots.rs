@@ -143,7 +143,7 @@ impl<R: Reducer> Node<R> {
             self.send(from, self.term, MessageBody::AppendAccepted { match_index: index });
             return;
         }
-        match snapshot::receive(&mut self.incoming, (index, term, total), offset, data) {
+        match snapshot::receive(&mut self.incoming, self.term, (index, term, total), offset, data) {
             Received::Complete(data) => {
                 self.install(from, Snapshot { index, term, membership, data })
             }
