@@ -67,6 +67,13 @@ struct Args {
     /// Relay runs per server; medians are printed (0 skips the relay workloads).
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Run only the fixed-rate latency workload (c), not the closed loop (b): for iterating on
+    /// the latency tail.
+    #[arg(long)]
+    fixed_only: bool,
+    /// Print every run's figures, not only the medians (to see how much runs vary).
+    #[arg(long)]
+    each_run: bool,
     /// Leave y-webrtc out.
     #[arg(long)]
     skip_ywebrtc: bool,
@@ -499,8 +506,11 @@ async fn relay(kind: Kind, args: &Args, matchbox: Option<&Path>) -> Result<Relay
     // Let joins and subscriptions settle before the clock starts.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let epoch = Instant::now();
-    let warmup = Duration::from_secs(1);
-    let measured = Duration::from_secs(args.secs);
+    // With `--fixed-only` the closed loop is skipped: no warm-up, nothing measured.
+    let (warmup, measured) = match args.fixed_only {
+        true => (Duration::ZERO, Duration::ZERO),
+        false => (Duration::from_secs(1), Duration::from_secs(args.secs)),
+    };
     let shared = Arc::new(Shared {
         kind,
         epoch,
@@ -529,15 +539,18 @@ async fn relay(kind: Kind, args: &Args, matchbox: Option<&Path>) -> Result<Relay
     }
 
     // (b) Closed loop: every client starts with one message in flight.
-    for go in &gos {
-        go.notify_one();
+    let mut cpu_closed = Duration::ZERO;
+    if !args.fixed_only {
+        for go in &gos {
+            go.notify_one();
+        }
+        tokio::time::sleep_until((epoch + warmup).into()).await;
+        let cpu_start = server.cpu()?;
+        tokio::time::sleep_until((epoch + warmup + measured).into()).await;
+        cpu_closed = server.cpu()? - cpu_start;
+        // Let the messages in flight land, then (c) the fixed rate.
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    tokio::time::sleep_until((epoch + warmup).into()).await;
-    let cpu_start = server.cpu()?;
-    tokio::time::sleep_until((epoch + warmup + measured).into()).await;
-    let cpu_closed = server.cpu()? - cpu_start;
-    // Let the messages in flight land, then (c) the fixed rate.
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let rate_start = epoch.elapsed() + Duration::from_millis(200);
     let rate_span = Duration::from_secs(args.rate_secs);
     *shared.fixed.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -576,11 +589,11 @@ async fn relay(kind: Kind, args: &Args, matchbox: Option<&Path>) -> Result<Relay
         fixed.extend(samples.fixed);
     }
     drop(server);
-    if closed.is_empty() {
+    if closed.is_empty() && fixed.is_empty() || closed.is_empty() && !args.fixed_only {
         return Err(format!("{kind:?}: nothing was delivered"));
     }
     let delivered = closed.len() as f64;
-    Ok(Relay {
+    let relay = Relay {
         msgs_per_s: delivered / measured.as_secs_f64(),
         p50_ms: percentile(&mut closed, 0.50),
         p99_ms: percentile(&mut closed, 0.99),
@@ -588,7 +601,18 @@ async fn relay(kind: Kind, args: &Args, matchbox: Option<&Path>) -> Result<Relay
         fixed_p50_ms: percentile(&mut fixed, 0.50),
         fixed_p99_ms: percentile(&mut fixed, 0.99),
         fixed_cpu_us_per_msg: cpu_fixed.as_secs_f64() * 1e6 / (fixed.len().max(1) as f64),
-    })
+    };
+    if args.each_run {
+        println!(
+            "signal {}run fixed_rate p50_ms={:.3} p99_ms={:.3} server_cpu_us_per_msg={:.1} loadavg={}",
+            kind.label(),
+            relay.fixed_p50_ms,
+            relay.fixed_p99_ms,
+            relay.fixed_cpu_us_per_msg,
+            loadavg()
+        );
+    }
+    Ok(relay)
 }
 
 /// The `q` quantile of latencies in nanoseconds, in milliseconds.
@@ -620,13 +644,15 @@ fn medians(runs: &[Relay]) -> Relay {
     }
 }
 
-fn print_relay(kind: Kind, relay: &Relay, rate: u32) {
-    let label = kind.label();
-    println!(
-        "signal {label}relay msgs_per_s={:.0} p50_ms={:.3} p99_ms={:.3}",
-        relay.msgs_per_s, relay.p50_ms, relay.p99_ms
-    );
-    println!("signal {label}relay server_cpu_us_per_msg={:.1}", relay.cpu_us_per_msg);
+fn print_relay(kind: Kind, relay: &Relay, args: &Args) {
+    let (label, rate) = (kind.label(), args.rate);
+    if !args.fixed_only {
+        println!(
+            "signal {label}relay msgs_per_s={:.0} p50_ms={:.3} p99_ms={:.3}",
+            relay.msgs_per_s, relay.p50_ms, relay.p99_ms
+        );
+        println!("signal {label}relay server_cpu_us_per_msg={:.1}", relay.cpu_us_per_msg);
+    }
     println!(
         "signal {label}fixed_rate msgs_per_s={rate} p50_ms={:.3} p99_ms={:.3} server_cpu_us_per_msg={:.1}",
         relay.fixed_p50_ms, relay.fixed_p99_ms, relay.fixed_cpu_us_per_msg
@@ -674,9 +700,12 @@ async fn bench(args: Args) -> Result<(), String> {
     }
     let summary: Vec<Relay> = results.iter().map(|runs| medians(runs)).collect();
     for (kind, relay) in kinds.iter().zip(&summary) {
-        print_relay(*kind, relay, args.rate);
+        print_relay(*kind, relay, &args);
     }
     println!("signal machine loadavg={} (at the end)", loadavg());
+    if args.fixed_only {
+        return Ok(());
+    }
     let ours = summary[0];
     for (kind, relay) in kinds.iter().zip(&summary).skip(1) {
         let name = match kind {
