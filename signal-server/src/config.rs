@@ -21,6 +21,10 @@ pub struct Config {
     /// A client silent for longer (no frame, not even a pong) is dropped and announced as left.
     /// Also bounds how long one write to a client that stopped reading may block.
     pub idle_timeout: Duration,
+    /// How long a client may take to send a request's header (the WebSocket upgrade included),
+    /// from connecting or from its previous request; then the connection is closed. Without it
+    /// a client that connects and sends nothing holds a socket forever.
+    pub header_read_timeout: Duration,
     /// Handed to every client in `welcome`; empty means host candidates only (LAN, loopback).
     pub ice_servers: Vec<IceServer>,
     /// Each socket's read buffer and write batch threshold, in bytes. Small on purpose: tungstenite
@@ -76,6 +80,9 @@ impl Default for Config {
             resume_ttl: Duration::from_secs(30),
             ping_interval: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
+            // A browser sends its upgrade request in one packet as soon as it is connected; ten
+            // seconds leave room for a slow link and stay far below the idle timeout.
+            header_read_timeout: Duration::from_secs(10),
             ice_servers: Vec::new(),
             socket_buffer_bytes: 4096,
             shutdown: Shutdown::new(),

@@ -5,8 +5,8 @@
 //!
 //! # Layout
 //! - [`app`] (here) builds the router: `/ws/{room}`, `/healthz`, `/metrics`, and the app's files.
-//!   It is apart from `main.rs` (command line, logging, signals) so tests can serve it on port 0;
-//!   [`serve`] runs it on a listener until shutdown.
+//!   It is apart from `main.rs` (command line, logging, signals) so tests can serve it on port 0.
+//! - `serve`: [`serve`] runs it on a listener until shutdown, with a deadline on request headers.
 //! - `config`: [`Config`] and [`Limits`], with their defaults.
 //! - `session`: one WebSocket session in one task; rate limit, keepalive, close codes.
 //! - `rooms`: rooms and members; join, resume, relay, leave. Rooms are freed with their last
@@ -25,24 +25,24 @@
 //! routes by the same hash. The static files can be served by any instance or a CDN.
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, State, WebSocketUpgrade};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
 use flotilla_signal_protocol::valid_room_name;
 
 mod config;
 mod metrics;
 mod rooms;
+mod serve;
 mod session;
 mod shutdown;
 mod web;
 
 pub use config::{Config, Limits};
+pub use serve::serve;
 pub use shutdown::Shutdown;
 
 /// What every request and session shares.
@@ -62,7 +62,8 @@ struct AppState {
 
 /// The whole server as a router. [`serve`] runs it; with `axum::serve` instead, set TCP_NODELAY
 /// on accepted sockets, trigger `config.shutdown` to stop, and call
-/// [`Shutdown::wait_for_sessions`] so the close frames go out.
+/// [`Shutdown::wait_for_sessions`] so the close frames go out (and there is no deadline on
+/// request headers: `axum::serve` gives hyper no timer).
 pub fn app(config: Config) -> Router {
     let files = web::files(config.static_dir.clone());
     let state = Arc::new(AppState {
@@ -78,29 +79,6 @@ pub fn app(config: Config) -> Router {
         .route("/metrics", get(metrics))
         .with_state(state)
         .merge(files)
-}
-
-/// Serves [`app`] on `listener` until `config.shutdown` is triggered, then waits (at most
-/// `grace`) for every session to send its close frame. Returns whether all of them did.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    config: Config,
-    grace: Duration,
-) -> std::io::Result<bool> {
-    let shutdown = config.shutdown.clone();
-    // Signaling frames are small and latency-bound: Nagle's algorithm would hold a frame written
-    // right after another (an error then a close, a relayed offer then its first candidate) until
-    // the client's delayed ACK, tens of milliseconds later.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {error}");
-        }
-    });
-    let stop = shutdown.clone();
-    axum::serve(listener, app(config))
-        .with_graceful_shutdown(async move { stop.triggered().await })
-        .await?;
-    Ok(shutdown.wait_for_sessions(grace).await)
 }
 
 /// Upgrades `/ws/{room}` to a session, with socket buffers and frame limits from the config.

@@ -52,6 +52,10 @@ struct Args {
     /// Seconds of client silence before it is dropped and announced as left.
     #[arg(long, env = "SIGNAL_IDLE_TIMEOUT_SECS", default_value_t = 30.0)]
     idle_timeout_secs: f64,
+    /// Seconds a client may take to send a request's header (the WebSocket upgrade included)
+    /// before its connection is closed.
+    #[arg(long, env = "SIGNAL_HEADER_READ_TIMEOUT_SECS", default_value_t = 10.0)]
+    header_read_timeout_secs: f64,
     /// ICE servers handed to clients, as JSON:
     /// '[{"urls":["turn:turn.example.org:3478"],"username":"u","credential":"p"}]'.
     #[arg(long, env = "SIGNAL_ICE_SERVERS", default_value = "[]")]
@@ -85,6 +89,10 @@ impl Args {
             resume_ttl: seconds(self.resume_ttl_secs, "resume-ttl-secs")?,
             ping_interval: seconds(self.ping_interval_secs, "ping-interval-secs")?,
             idle_timeout: seconds(self.idle_timeout_secs, "idle-timeout-secs")?,
+            header_read_timeout: seconds(
+                self.header_read_timeout_secs,
+                "header-read-timeout-secs",
+            )?,
             ice_servers: parse_ice_servers(&self.ice_servers)?,
             socket_buffer_bytes: self.socket_buffer_bytes,
             shutdown: Shutdown::new(),
@@ -201,6 +209,7 @@ mod tests {
         let config = args.config().unwrap();
         assert_eq!(config.static_dir, PathBuf::from("dist"));
         assert_eq!(config.resume_ttl, Duration::from_secs(30));
+        assert_eq!(config.header_read_timeout, Config::default().header_read_timeout);
         assert_eq!(config.limits, Limits::default());
         assert_eq!(config.ice_servers[0].username.as_deref(), Some("u"));
         let bad = Args::try_parse_from(["signal-server", "--ice-servers", "{"]).unwrap();

@@ -2,13 +2,15 @@
 //! are configured in milliseconds to a second, so the whole file runs in a few seconds.
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{header, http_get, metric, quick_config, start, wait_for_metric, Client};
+use common::{header, http_get, metric, quick_config, start, wait_for_metric, Client, PATIENCE};
 use flotilla_signal_protocol::{close_code, ErrorCode, IceServer, ServerMessage, MAX_META_BYTES};
 use futures_util::SinkExt;
 use serde_json::json;
 use signal_server::{Config, Limits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 fn limits(change: impl FnOnce(&mut Limits)) -> Config {
@@ -186,6 +188,38 @@ async fn too_many_connections_are_refused() {
     let mut c = Client::connect(server.addr, "r").await;
     let (code, errors) = c.expect_close().await;
     assert_eq!((code, errors), (close_code::TRY_AGAIN_LATER, vec![ErrorCode::TooManyConnections]));
+    wait_for_metric(server.addr, "signal_connections", 2).await;
+}
+
+#[tokio::test]
+async fn silent_and_half_sent_requests_are_closed_after_the_header_timeout() {
+    let timeout = Duration::from_millis(300);
+    let mut config = limits(|l| l.max_connections = 2);
+    config.header_read_timeout = timeout;
+    let server = start(config).await;
+    // More of them than the connection limit: two send nothing, three half a request line.
+    let connected = Instant::now();
+    let mut sockets = Vec::new();
+    for i in 0..5 {
+        let mut socket = TcpStream::connect(server.addr).await.unwrap();
+        if i >= 2 {
+            socket.write_all(b"GET /ws/r HT").await.unwrap();
+        }
+        sockets.push(socket);
+    }
+    // Meanwhile the WebSocket slots are all there: they count upgraded sessions only.
+    let (_a, _) = Client::join(server.addr, "r", json!(null), None).await;
+    let (_b, _) = Client::join(server.addr, "r", json!(null), None).await;
+    for mut socket in sockets {
+        // The server closes (EOF, or a reset if it could not send all it wrote) once the
+        // timeout has passed, and not before.
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(PATIENCE, socket.read_to_end(&mut rest)).await;
+        assert!(read.is_ok(), "a socket was still open after {PATIENCE:?}");
+        assert!(connected.elapsed() >= timeout, "closed after {:?}", connected.elapsed());
+    }
+    // Every slot freed by the timeout: the server still takes requests.
+    assert_eq!(http_get(server.addr, "/healthz", &[]).await.0, 200);
     wait_for_metric(server.addr, "signal_connections", 2).await;
 }
 

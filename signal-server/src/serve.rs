@@ -1,0 +1,70 @@
+//! The accept loop: what `axum::serve` does, plus a deadline on reading each request's header.
+//!
+//! `axum::serve` gives hyper no timer, so hyper's `header_read_timeout` never runs there: a
+//! client that connects and sends nothing, or half a request line, holds its socket (a file
+//! descriptor, and a task) for as long as it likes, and a few thousand of them exhaust the
+//! process's descriptors without ever reaching the WebSocket connection limit, which counts
+//! upgraded sessions only. Here each connection is served by hyper's HTTP/1 builder with a tokio
+//! timer and `header_read_timeout`, the standard guard against such slow or silent clients: the
+//! whole header must arrive within the deadline, which runs from the moment hyper waits for a
+//! request, so it also closes keep-alive connections that stay idle that long. Once a socket is
+//! upgraded to a WebSocket, hyper is out of the way and the session's own keepalive takes over.
+use std::time::Duration;
+
+use axum::serve::Listener;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+
+/// Serves [`crate::app`] on `listener` until `config.shutdown` is triggered, then waits (at most
+/// `grace`) for requests in flight to be answered and every session to send its close frame.
+/// Returns whether all of them did.
+pub async fn serve(
+    mut listener: TcpListener,
+    config: Config,
+    grace: Duration,
+) -> std::io::Result<bool> {
+    let shutdown = config.shutdown.clone();
+    let header_read_timeout = config.header_read_timeout;
+    let app = crate::app(config);
+    loop {
+        // axum's `Listener::accept` retries what a busy server can hit (out of descriptors:
+        // it waits a second, as `axum::serve` does) instead of failing the whole server.
+        let (stream, _) = tokio::select! {
+            () = shutdown.triggered() => break,
+            accepted = Listener::accept(&mut listener) => accepted,
+        };
+        // Signaling frames are small and latency-bound: Nagle's algorithm would hold a frame
+        // written right after another (an error then a close, a relayed offer then its first
+        // candidate) until the client's delayed ACK, tens of milliseconds later.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {error}");
+        }
+        let service = TowerToHyperService::new(app.clone());
+        let stop = shutdown.clone();
+        // Tracked like the sessions, so shutdown waits for a response being written.
+        tokio::spawn(shutdown.track(async move {
+            let mut builder = http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection.with_upgrades());
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                () = stop.triggered() => {
+                    // Finish the request in flight, if any, then close.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = result {
+                // A header timeout, a malformed request or a client gone mid-request.
+                tracing::debug!("connection ended: {error}");
+            }
+        }));
+    }
+    drop(listener);
+    Ok(shutdown.wait_for_sessions(grace).await)
+}
