@@ -258,6 +258,29 @@ impl Server {
         Ok(kib / 1024.0)
     }
 
+    /// Context switches so far, voluntary (a thread went to sleep: a wake-up to come) and
+    /// involuntary (it was preempted), summed over the server's threads.
+    fn switches(&self) -> Result<(u64, u64), String> {
+        let dir = format!("/proc/{}/task", self.pid());
+        let mut total = (0, 0);
+        for task in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
+            let path = task.map_err(|e| e.to_string())?.path().join("status");
+            // A thread may exit between the listing and the read.
+            let Ok(status) = std::fs::read_to_string(path) else { continue };
+            for line in status.lines() {
+                let field = |name: &str| {
+                    line.strip_prefix(name).and_then(|rest| rest.trim().parse::<u64>().ok())
+                };
+                if let Some(n) = field("voluntary_ctxt_switches:") {
+                    total.0 += n;
+                } else if let Some(n) = field("nonvoluntary_ctxt_switches:") {
+                    total.1 += n;
+                }
+            }
+        }
+        Ok(total)
+    }
+
     /// User plus system CPU time so far.
     fn cpu(&self) -> Result<Duration, String> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
@@ -497,6 +520,8 @@ struct Relay {
     fixed_p50_ms: f64,
     fixed_p99_ms: f64,
     fixed_cpu_us_per_msg: f64,
+    /// Voluntary and involuntary context switches per message at the fixed rate.
+    fixed_switches_per_msg: (f64, f64),
 }
 
 /// Workloads (b) and (c) against a fresh server.
@@ -557,6 +582,7 @@ async fn relay(kind: Kind, args: &Args, matchbox: Option<&Path>) -> Result<Relay
         (rate_start.as_nanos() as u64, (rate_start + rate_span).as_nanos() as u64);
     shared.mode.store(FIXED_RATE, Ordering::Relaxed);
     let cpu_fixed_start = server.cpu()?;
+    let switches_start = server.switches()?;
     let dispatch = {
         // Clients in room-major order; stepping by ROOM_SIZE visits a different room each time.
         let order: Vec<Arc<Notify>> = (0..ROOM_SIZE)
@@ -578,6 +604,8 @@ async fn relay(kind: Kind, args: &Args, matchbox: Option<&Path>) -> Result<Relay
     };
     tokio::time::sleep_until((epoch + rate_start + rate_span).into()).await;
     let cpu_fixed = server.cpu()? - cpu_fixed_start;
+    let switches_end = server.switches()?;
+    let switches = (switches_end.0 - switches_start.0, switches_end.1 - switches_start.1);
     let _ = tokio::task::spawn_blocking(move || dispatch.join()).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     shared.stop.cancel();
@@ -593,6 +621,9 @@ async fn relay(kind: Kind, args: &Args, matchbox: Option<&Path>) -> Result<Relay
         return Err(format!("{kind:?}: nothing was delivered"));
     }
     let delivered = closed.len() as f64;
+    // The far tail, for `--each-run`: one stall of the server (or of the machine) shows here.
+    let (fixed_p999_ms, fixed_max_ms) =
+        (percentile(&mut fixed, 0.999), percentile(&mut fixed, 1.0));
     let relay = Relay {
         msgs_per_s: delivered / measured.as_secs_f64(),
         p50_ms: percentile(&mut closed, 0.50),
@@ -601,14 +632,23 @@ async fn relay(kind: Kind, args: &Args, matchbox: Option<&Path>) -> Result<Relay
         fixed_p50_ms: percentile(&mut fixed, 0.50),
         fixed_p99_ms: percentile(&mut fixed, 0.99),
         fixed_cpu_us_per_msg: cpu_fixed.as_secs_f64() * 1e6 / (fixed.len().max(1) as f64),
+        fixed_switches_per_msg: (
+            switches.0 as f64 / fixed.len().max(1) as f64,
+            switches.1 as f64 / fixed.len().max(1) as f64,
+        ),
     };
     if args.each_run {
         println!(
-            "signal {}run fixed_rate p50_ms={:.3} p99_ms={:.3} server_cpu_us_per_msg={:.1} loadavg={}",
+            "signal {}run fixed_rate p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} max_ms={:.3} \
+             server_cpu_us_per_msg={:.1} server_switches_per_msg={:.2}+{:.2} loadavg={}",
             kind.label(),
             relay.fixed_p50_ms,
             relay.fixed_p99_ms,
+            fixed_p999_ms,
+            fixed_max_ms,
             relay.fixed_cpu_us_per_msg,
+            relay.fixed_switches_per_msg.0,
+            relay.fixed_switches_per_msg.1,
             loadavg()
         );
     }
@@ -641,6 +681,10 @@ fn medians(runs: &[Relay]) -> Relay {
         fixed_p50_ms: pick(|r| r.fixed_p50_ms),
         fixed_p99_ms: pick(|r| r.fixed_p99_ms),
         fixed_cpu_us_per_msg: pick(|r| r.fixed_cpu_us_per_msg),
+        fixed_switches_per_msg: (
+            pick(|r| r.fixed_switches_per_msg.0),
+            pick(|r| r.fixed_switches_per_msg.1),
+        ),
     }
 }
 
