@@ -1,6 +1,7 @@
-//! Graceful shutdown. Upgraded WebSockets are not tracked by `axum::serve`, which stops waiting
-//! for a connection once it has been upgraded, so sessions register here: on shutdown each one
-//! closes its socket with "going away" and the server waits for them before exiting.
+//! Graceful shutdown. hyper's task for a connection ends once the connection is upgraded, so
+//! WebSocket sessions register here, and so do the plain HTTP connections `serve` runs: on
+//! shutdown each session closes its socket with "going away", each connection finishes the request
+//! in flight, and the server waits for all of them (within a grace period) before exiting.
 use std::future::Future;
 use std::time::Duration;
 
@@ -44,7 +45,8 @@ impl Shutdown {
         tokio::time::timeout(limit, self.tracker.wait()).await.is_ok()
     }
 
-    /// Wraps a session so that [`Shutdown::wait_for_sessions`] waits for it.
+    /// Wraps a session (or an HTTP connection) so that [`Shutdown::wait_for_sessions`] waits for
+    /// it.
     pub(crate) fn track<F: Future>(&self, session: F) -> impl Future<Output = F::Output> {
         self.tracker.track_future(session)
     }
