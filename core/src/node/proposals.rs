@@ -172,6 +172,11 @@ impl<R: Reducer> Node<R> {
         if self.role == Role::Leader && term == self.term && !self.transferring() {
             self.proposals.fold_into_provisional(&action);
             self.append_action(request, action);
+            // The proposer waits for this entry's commit: tell it as soon as it commits.
+            let index = self.log.last_index();
+            if let Some(peer) = self.peers.iter_mut().find(|p| p.id == from) {
+                peer.commit_wanted = peer.commit_wanted.max(index);
+            }
         } else {
             self.send(from, self.term, MessageBody::ProposeRejected { request });
         }

@@ -28,7 +28,8 @@ fn is_well_formed<A>(
 
 impl<R: Reducer> Node<R> {
     /// Sends `peer` whatever it lacks, as far as its replication state allows; if there is
-    /// nothing to send but the commit index moved, tells it with a heartbeat.
+    /// nothing to send but the peer waits for a commit (`commit_notice_due`), tells it with a
+    /// heartbeat.
     pub(super) fn replicate_to(&mut self, peer: usize) {
         let mut sent = false;
         while !self.peers[peer].is_paused(self.config.max_inflight_appends)
@@ -40,10 +41,27 @@ impl<R: Reducer> Node<R> {
         if self.peers[peer].state == ReplicationState::Snapshot {
             sent |= self.send_snapshot_chunks(peer);
         }
-        let progress = &self.peers[peer];
-        if !sent && self.commit.min(progress.match_index) > progress.commit_sent {
+        if !sent && self.commit_notice_due(peer) {
             self.send_heartbeat(peer);
         }
+    }
+
+    /// Whether `peer` should learn the commit index now rather than with the next append or
+    /// heartbeat: it forwarded a proposal (or was given a read index) that is now committed,
+    /// or the latest configuration is. Telling every follower of every commit at once would
+    /// cost a heartbeat and its answer per follower per commit (twice the messages of the
+    /// append itself) that nobody waits for: a follower's commit index only decides when it
+    /// applies, and the proposer is the one waiting for that.
+    fn commit_notice_due(&self, peer: usize) -> bool {
+        let progress = &self.peers[peer];
+        let known = self.commit.min(progress.match_index);
+        if known <= progress.commit_sent {
+            return false;
+        }
+        let config = self.configs.latest_index();
+        let proposer = progress.commit_wanted > progress.commit_sent;
+        (proposer && progress.commit_wanted <= known)
+            || config > progress.commit_sent && config <= known
     }
 
     /// A heartbeat carries the commit index only as far as the follower is known to match, so

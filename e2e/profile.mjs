@@ -1,0 +1,94 @@
+// Where a commit's milliseconds go: a 3-tab cluster, a closed loop from one tab at a time (the
+// leader, then a follower), with each tab's message counters read before and after (messages per
+// commit) and a CPU profile of every tab taken during the loop (self time by function, and how
+// much of the main thread was idle).
+//
+//   ../shared/tools/isolated-net node e2e/profile.mjs --dist DIR --server-bin PATH
+//
+// A diagnostic, not part of the suite or the benchmark: build DIR without wasm-opt (and with
+// `data-keep-debug`) to see Rust function names in the profiles.
+import { Cluster } from './lib/cluster.mjs';
+import { main } from './lib/harness.mjs';
+import { form } from './lib/procedures.mjs';
+
+const LOOP_MS = 3_000;
+const TOP = Number(process.env.PROFILE_TOP ?? 25);
+
+function summarize(profile) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  let total = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const node = byId.get(profile.samples[i]);
+    const ms = (dt[i + 1] ?? 0) / 1000;
+    total += ms;
+    const frame = node.callFrame;
+    const key = `${frame.functionName || '(anonymous)'} ${frame.url ? frame.url.split('/').pop() : ''}`;
+    self.set(key, (self.get(key) ?? 0) + ms);
+  }
+  const idle = self.get('(idle) ') ?? 0;
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP);
+  return { total, idle, top };
+}
+
+async function profileLoop(cluster, writer, label) {
+  const before = await Promise.all(cluster.tabs.map((tab) => tab.hook('stats')));
+  for (const tab of cluster.tabs) {
+    await tab.send('Profiler.enable');
+    await tab.send('Profiler.setSamplingInterval', { interval: 100 });
+    await tab.send('Profiler.start');
+  }
+  const result = await writer.e2e('closedLoop', `${writer.label}-${label}`, LOOP_MS);
+  const profiles = [];
+  for (const tab of cluster.tabs) profiles.push((await tab.send('Profiler.stop')).profile);
+  const after = await Promise.all(cluster.tabs.map((tab) => tab.hook('stats')));
+  const lat = result.latencies.sort((a, b) => a - b);
+  console.log(`\n=== closed loop from the ${label} (${writer.label}): ${result.committed} commits in ${LOOP_MS} ms, p50 ${lat[lat.length >> 1]?.toFixed(2)} ms`);
+  let out = 0;
+  for (let i = 0; i < cluster.tabs.length; i++) {
+    const tab = cluster.tabs[i];
+    const sent = after[i].messagesOut - before[i].messagesOut;
+    out += sent;
+    const { total, idle, top } = summarize(profiles[i]);
+    const role = (await tab.state()).role;
+    console.log(`--- ${tab.label} (${role}): messages out ${sent} (${(sent / result.committed).toFixed(2)}/commit), busy ${(total - idle).toFixed(0)} of ${total.toFixed(0)} ms`);
+    for (const [name, ms] of top) console.log(`  ${ms.toFixed(1).padStart(8)} ms  ${name}`);
+  }
+  console.log(`all tabs: ${(out / result.committed).toFixed(2)} messages per commit`);
+  return {};
+}
+
+const profile = {
+  id: 1,
+  name: 'profile',
+  timeoutMs: 120_000,
+  async run(harness) {
+    const cluster = await Cluster.create(harness, 'profile');
+    const { leader } = await form(cluster, 3);
+    const follower = cluster.tabs.find((tab) => tab !== leader);
+    // Warm up (JIT, first allocations).
+    await leader.e2e('closedLoop', 'warm', 500);
+    if (process.env.PROFILE_HIDE_UI) {
+      // A/B: the same loop without style, layout and paint (Yew still renders into the DOM).
+      for (const tab of cluster.tabs) await tab.evaluate(`document.body.style.display = 'none'`);
+    }
+    if (!process.env.PROFILE_SKIP) {
+      await profileLoop(cluster, leader, 'leader');
+      await profileLoop(cluster, follower, 'follower');
+    }
+    // The benchmark's closed loop (every tab, no profiler) and light-load latency by role.
+    const results = await Promise.all(cluster.tabs.map((tab) => tab.e2e('closedLoop', `${tab.label}-all`, LOOP_MS)));
+    const committed = results.reduce((sum, r) => sum + r.committed, 0);
+    console.log(`\nclosed loop, 3 writers: ${Math.round(committed / (LOOP_MS / 1000))} writes/s`);
+    for (const tab of [leader, follower]) {
+      const { latencies } = await tab.e2e('spacedAppends', `${tab.label}-lat`, 100, 20);
+      latencies.sort((a, b) => a - b);
+      const p = (q) => latencies[Math.min(latencies.length - 1, Math.floor((q / 100) * latencies.length))].toFixed(2);
+      console.log(`latency from ${tab === leader ? 'leader' : 'follower'}: p50 ${p(50)} p90 ${p(90)} p99 ${p(99)} ms`);
+    }
+    return {};
+  },
+};
+
+await main([profile], 'profile', { bench: true });
