@@ -59,6 +59,43 @@ async function profileLoop(cluster, writer, label) {
   return {};
 }
 
+/// Main-thread time of one tab by trace event name (style, layout, paint, tasks...) during
+/// `during()`: what the CPU profile lumps together as "(program)". Nested events are counted
+/// in their own name and their parent's.
+async function traceLoop(tab, during) {
+  const events = [];
+  const done = new Promise((resolve) => {
+    tab.browser.on(tab.sessionId, 'Tracing.dataCollected', ({ value }) => events.push(...value));
+    tab.browser.on(tab.sessionId, 'Tracing.tracingComplete', resolve);
+  });
+  await tab.send('Tracing.start', {
+    traceConfig: { includedCategories: ['devtools.timeline', 'blink', 'v8', 'toplevel'] },
+    transferMode: 'ReportEvents',
+  });
+  await during();
+  await tab.send('Tracing.end');
+  await done;
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  const byName = new Map();
+  const open = new Map();
+  for (const e of events) {
+    if (!main || e.pid !== main.pid || e.tid !== main.tid) continue;
+    let dur;
+    if (e.ph === 'X') dur = e.dur ?? 0;
+    else if (e.ph === 'B') { open.set(e.name, e.ts); continue; }
+    else if (e.ph === 'E' && open.has(e.name)) { dur = e.ts - open.get(e.name); open.delete(e.name); }
+    else continue;
+    const entry = byName.get(e.name) ?? { ms: 0, n: 0 };
+    entry.ms += dur / 1000;
+    entry.n++;
+    byName.set(e.name, entry);
+  }
+  console.log(`--- ${tab.label} main thread by trace event (ms, count):`);
+  for (const [name, { ms, n }] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, TOP)) {
+    console.log(`  ${ms.toFixed(1).padStart(8)} ms ${String(n).padStart(6)}  ${name}`);
+  }
+}
+
 const profile = {
   id: 1,
   name: 'profile',
@@ -72,6 +109,12 @@ const profile = {
     if (process.env.PROFILE_HIDE_UI) {
       // A/B: the same loop without style, layout and paint (Yew still renders into the DOM).
       for (const tab of cluster.tabs) await tab.evaluate(`document.body.style.display = 'none'`);
+    }
+    if (process.env.PROFILE_TRACE) {
+      await traceLoop(leader, async () => {
+        const r = await leader.e2e('closedLoop', 'traced', LOOP_MS);
+        console.log(`traced leader loop: ${r.committed} commits in ${LOOP_MS} ms`);
+      });
     }
     if (!process.env.PROFILE_SKIP) {
       await profileLoop(cluster, leader, 'leader');
