@@ -142,6 +142,7 @@ impl Runtime {
             last_view: Cell::new(f64::NEG_INFINITY),
             render_cost: Rc::new(Cell::new(0.0)),
             cost_timer: RefCell::new(None),
+            frame_timer: RefCell::new(None),
             pagehide: RefCell::new(None),
             identity: RefCell::new(None),
         });
@@ -198,6 +199,8 @@ pub(crate) struct Shared {
     render_cost: Rc<Cell<f64>>,
     /// The timer that measures the last view's cost.
     cost_timer: RefCell<Option<Timeout>>,
+    /// The timer that waits for the next view to be due (see `request_frame`).
+    frame_timer: RefCell<Option<Timeout>>,
     pagehide: RefCell<Option<EventListener>>,
     /// Answers other tabs asking whether this node id is taken, for as long as we run.
     identity: RefCell<Option<claim::Identity>>,
@@ -228,7 +231,35 @@ impl Shared {
         self.driver.try_borrow().ok()?.as_ref().map(read)
     }
 
+    /// Asks for an animation frame to render in, once the next view is due: until then a timer
+    /// waits, not a frame per vsync (each frame the browser runs its lifecycle for, ~1-5 ms of
+    /// main thread on a busy tab even when no view comes out of it).
     fn request_frame(self: &Rc<Self>) {
+        if self.frame_pending.replace(true) {
+            return;
+        }
+        let wait = self.last_view.get() + self.view_every() - now();
+        if wait > 1.0 {
+            let weak = Rc::downgrade(self);
+            let timer = Timeout::new(wait.ceil() as u32, move || {
+                if let Some(shared) = weak.upgrade() {
+                    shared.frame_pending.set(false);
+                    shared.animation_frame();
+                }
+            });
+            *self.frame_timer.borrow_mut() = Some(timer);
+            return;
+        }
+        self.frame_pending.set(false);
+        self.animation_frame();
+    }
+
+    /// How long after a view the next may come (see `VIEW_COST_FACTOR`).
+    fn view_every(&self) -> f64 {
+        (VIEW_COST_FACTOR * self.render_cost.get()).clamp(VIEW_EVERY_MS, VIEW_SLOWEST_MS)
+    }
+
+    fn animation_frame(self: &Rc<Self>) {
         if self.frame_pending.replace(true) {
             return;
         }
@@ -252,9 +283,8 @@ impl Shared {
     fn render(self: &Rc<Self>) {
         self.frame_pending.set(false);
         let at = now();
-        let every =
-            (VIEW_COST_FACTOR * self.render_cost.get()).clamp(VIEW_EVERY_MS, VIEW_SLOWEST_MS);
-        if at - self.last_view.get() < every {
+        // A frame may come a little before the timer's due time: close enough.
+        if at - self.last_view.get() < self.view_every() - 4.0 {
             return self.request_frame();
         }
         let built = {
