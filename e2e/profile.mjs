@@ -9,7 +9,7 @@
 // `data-keep-debug`) to see Rust function names in the profiles.
 import { Cluster } from './lib/cluster.mjs';
 import { main } from './lib/harness.mjs';
-import { form } from './lib/procedures.mjs';
+import { form, joinOne } from './lib/procedures.mjs';
 
 const LOOP_MS = 3_000;
 const TOP = Number(process.env.PROFILE_TOP ?? 25);
@@ -28,6 +28,26 @@ function summarize(profile) {
     self.set(key, (self.get(key) ?? 0) + ms);
   }
   const idle = self.get('(idle) ') ?? 0;
+  const want = process.env.PROFILE_CALLERS;
+  if (want) {
+    // Who calls the functions named like `want`: time by call path (3 frames up).
+    const parent = new Map();
+    for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+    const paths = new Map();
+    for (let i = 0; i < profile.samples.length; i++) {
+      let node = byId.get(profile.samples[i]);
+      if (!node.callFrame.functionName.includes(want)) continue;
+      const names = [];
+      for (let up = parent.get(node.id); up && names.length < 4; up = parent.get(up.id)) {
+        names.push(up.callFrame.functionName.replace(/::h[0-9a-f]{16}$/, '').slice(-90));
+      }
+      const key = names.join(' <- ');
+      paths.set(key, (paths.get(key) ?? 0) + (dt[i + 1] ?? 0) / 1000);
+    }
+    for (const [path, ms] of [...paths.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+      console.log(`  callers of ${want}: ${ms.toFixed(1)} ms  ${path}`);
+    }
+  }
   const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP);
   return { total, idle, top };
 }
@@ -96,11 +116,36 @@ async function traceLoop(tab, during) {
   }
 }
 
+/// Where a join's time goes: the new tab's timeline on its own clock (ms since its navigation
+/// started), with its page-load milestones, in a 4-tab cluster holding 1,000 entries.
+async function joinTimeline(harness) {
+  const cluster = await Cluster.create(harness, 'join-profile');
+  const { leader } = await form(cluster, 4);
+  await leader.e2e('timedBurst', 1_000);
+  for (let i = 0; i < 3; i++) {
+    const { tab, ms } = await joinOne(cluster);
+    const marks = await tab.evaluate(`(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const res = performance.getEntriesByType('resource').map((r) => [r.name.split('/').pop().slice(0, 30), Math.round(r.startTime), Math.round(r.responseEnd)]);
+      return { domContentLoaded: Math.round(nav.domContentLoadedEventEnd), load: Math.round(nav.loadEventEnd), res };
+    })()`);
+    const timeline = await tab.hook('timeline');
+    const state = await tab.state();
+    console.log(`\n=== join ${i + 1}: ${ms} ms by the harness; page ${JSON.stringify(marks)}`);
+    for (const e of timeline) console.log(`  ${e.at.toFixed(0).padStart(6)} ms  ${e.kind.padEnd(8)} ${e.text}`);
+    console.log(`  now ${JSON.stringify({ role: state.role, commit: state.commit })}`);
+    await cluster.close(tab);
+    await cluster.waitForAgreement({ timeoutMs: 10_000 });
+  }
+  return {};
+}
+
 const profile = {
   id: 1,
   name: 'profile',
   timeoutMs: 120_000,
   async run(harness) {
+    if (process.env.PROFILE_JOIN) return joinTimeline(harness);
     const cluster = await Cluster.create(harness, 'profile');
     const { leader } = await form(cluster, 3);
     const follower = cluster.tabs.find((tab) => tab !== leader);
@@ -109,6 +154,20 @@ const profile = {
     if (process.env.PROFILE_HIDE_UI) {
       // A/B: the same loop without style, layout and paint (Yew still renders into the DOM).
       for (const tab of cluster.tabs) await tab.evaluate(`document.body.style.display = 'none'`);
+    }
+    if (process.env.PROFILE_BURST) {
+      for (const tab of cluster.tabs) {
+        await tab.send('Profiler.enable');
+        await tab.send('Profiler.setSamplingInterval', { interval: 200 });
+        await tab.send('Profiler.start');
+      }
+      const r = await leader.e2e('timedBurst', 10_000);
+      console.log(`burst: ${r.committed} in ${r.ms.toFixed(0)} ms = ${Math.round(r.committed / (r.ms / 1000))} entries/s`);
+      for (const tab of cluster.tabs) {
+        const { total, idle, top } = summarize((await tab.send('Profiler.stop')).profile);
+        console.log(`--- ${tab.label}${tab === leader ? ' (leader)' : ''}: busy ${(total - idle).toFixed(0)} of ${total.toFixed(0)} ms`);
+        for (const [name, ms] of top) console.log(`  ${ms.toFixed(1).padStart(8)} ms  ${name}`);
+      }
     }
     if (process.env.PROFILE_TRACE) {
       await traceLoop(leader, async () => {
