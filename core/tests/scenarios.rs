@@ -89,6 +89,26 @@ fn forwarding_a_proposal_at_a_follower_commits_and_reports_to_the_proposer() {
     assert_eq!(c.node(2).committed_state().values.get(&4), Some(&40));
 }
 
+#[test]
+fn forwarding_a_follower_provisional_state_follows_appends_without_counting_its_own_twice() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.run_for(100);
+    // Node 3's first proposal builds its provisional state; appends then keep it current.
+    c.propose(3, req(9, 1), KvAction::Cas { key: 4, from: None, to: 1 }).unwrap();
+    c.propose(1, req(1, 1), write(5, 50)).unwrap();
+    c.settle();
+    let provisional = c.node(3).provisional_state();
+    assert_eq!(provisional.values.get(&5), Some(&50), "the leader's entry, appended here");
+    assert_eq!(provisional.values.get(&4), Some(&1));
+    // Its own entry came back in an append and was not counted again; once everything
+    // committed, the state kept current append by append is the committed one.
+    c.propose(3, req(9, 2), KvAction::Cas { key: 4, from: None, to: 2 }).unwrap();
+    c.run_for(50);
+    assert_eq!(c.node(3).committed_state().values.get(&4), Some(&1));
+    assert_eq!(c.node(3).provisional_state(), c.node(3).committed_state().clone());
+}
+
 // ---- Commit notices ----
 
 #[test]

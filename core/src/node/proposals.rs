@@ -139,6 +139,23 @@ impl<R: Reducer> Node<R> {
         state
     }
 
+    /// Entries were appended to the log (nothing replaced): the provisional state gains their
+    /// actions, except this node's pending proposals, which it holds already. (A request
+    /// retried into the log twice counts once here and twice in a rebuild; both are estimates
+    /// until it commits, see `provisional_state`.)
+    pub(super) fn fold_appended_into_provisional(&mut self, entries: &[Entry<R::Action>]) {
+        if !self.proposals.provisional_valid {
+            return;
+        }
+        for entry in entries {
+            if let EntryPayload::Action { request, action } = &entry.payload {
+                if !self.proposals.pending.contains(*request) {
+                    R::reduce(&mut self.proposals.provisional, action);
+                }
+            }
+        }
+    }
+
     fn refresh_provisional(&mut self) {
         if !self.proposals.provisional_valid {
             self.proposals.provisional = self.compute_provisional();

@@ -140,8 +140,14 @@ impl<R: Reducer> Node<R> {
         let committed = self.commit.saturating_sub(prev_index).min(entries.len() as LogIndex);
         let first_new = committed as usize + self.log.first_new(&entries[committed as usize..]);
         if let Some(first) = entries.get(first_new).map(|e| e.index) {
+            if first == self.log.last_index() + 1 {
+                // Only appended: fold the new entries into the provisional state rather than
+                // rebuild it (a copy of the whole state) at this follower's next proposal.
+                self.fold_appended_into_provisional(&entries[first_new..]);
+            } else {
+                self.proposals.invalidate_provisional();
+            }
             self.log.replace_from(entries.drain(first_new..));
-            self.proposals.invalidate_provisional();
             self.log_replaced_from(first);
         }
         let commit = leader_commit.min(last_new);
