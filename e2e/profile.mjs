@@ -59,7 +59,9 @@ async function profileLoop(cluster, writer, label) {
     await tab.send('Profiler.setSamplingInterval', { interval: 100 });
     await tab.send('Profiler.start');
   }
-  const result = await writer.e2e('closedLoop', `${writer.label}-${label}`, LOOP_MS);
+  const writers = label === 'all' ? cluster.tabs : [writer];
+  const results = await Promise.all(writers.map((w) => w.e2e('closedLoop', `${w.label}-${label}`, LOOP_MS)));
+  const result = { committed: results.reduce((n, r) => n + r.committed, 0), latencies: results.flatMap((r) => r.latencies) };
   const profiles = [];
   for (const tab of cluster.tabs) profiles.push((await tab.send('Profiler.stop')).profile);
   const after = await Promise.all(cluster.tabs.map((tab) => tab.hook('stats')));
@@ -175,6 +177,7 @@ const profile = {
         console.log(`traced leader loop: ${r.committed} commits in ${LOOP_MS} ms`);
       });
     }
+    if (process.env.PROFILE_ALL) await profileLoop(cluster, leader, 'all');
     if (!process.env.PROFILE_SKIP) {
       await profileLoop(cluster, leader, 'leader');
       await profileLoop(cluster, follower, 'follower');

@@ -16,7 +16,8 @@ pub struct Timings {
     pub election_timeout_min_ms: u64,
     pub election_timeout_max_ms: u64,
     /// Heartbeats every 50 ms: six chances per minimum election timeout, and commit indexes
-    /// reach idle followers within 50 ms.
+    /// reach followers within 50 ms (with the next append if sooner; the core tells a follower
+    /// at once only of commits it waits for, its own forwarded proposals).
     pub heartbeat_ms: u64,
 }
 
