@@ -1,6 +1,11 @@
 //! Log replication (section 5.3) and commitment (section 5.4.2): what a leader sends each
 //! follower, how a follower merges appends, how acknowledgements and rejections move a follower's
 //! progress, and how the commit index advances and committed entries are applied.
+//!
+//! A follower learns the commit index with the next append or heartbeat, as in the paper; the
+//! leader tells it at once (a heartbeat) only when it waits for that commit: an entry it
+//! forwarded, a read index it was given, or the latest configuration. So a follower applies up
+//! to a heartbeat interval after the leader, and a commit costs two messages per follower.
 use super::{Event, Node, Output, Role};
 use crate::machine::Applied;
 use crate::progress::ReplicationState;
