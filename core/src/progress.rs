@@ -40,6 +40,10 @@ pub(crate) struct Progress {
     pub(crate) recently_active: bool,
     /// The highest commit index this follower has been told about.
     pub(crate) commit_sent: LogIndex,
+    /// The highest index whose commit this follower waits to learn at once: the last entry it
+    /// forwarded (its proposer waits for the outcome) or a read index it was given. Other
+    /// commits reach it with the next append or heartbeat.
+    pub(crate) commit_wanted: LogIndex,
     /// When anything last arrived from this node (or when the leader started tracking it).
     pub(crate) last_heard: Millis,
     /// The latest heartbeat round this follower answered (for reads).
@@ -65,6 +69,7 @@ impl Progress {
             inflight: VecDeque::new(),
             recently_active: false,
             commit_sent: 0,
+            commit_wanted: 0,
             last_heard: now,
             round_acked: 0,
             snapshot_index: 0,

@@ -181,7 +181,8 @@ fn section_5_3_the_leader_replicates_commits_and_applies_a_proposal() {
     let mut c = Cluster::new(3);
     c.elect(1);
     c.propose(1, req(1, 1), write(7, 70)).unwrap();
-    c.settle();
+    // Followers learn the commit index with the leader's next heartbeat (50 ms).
+    c.run_for(50);
     for id in 1..=3 {
         assert_eq!(c.applied[&id], [(2, write(7, 70))], "node {id}");
         assert_eq!(c.node(id).committed_state().values.get(&7), Some(&70));
@@ -200,7 +201,9 @@ fn section_5_3_a_follower_applies_an_entry_only_once_it_learns_it_is_committed()
     assert_eq!(c.node(2).status().last_index, 2);
     assert!(c.applied[&2].is_empty());
     c.settle();
-    assert_eq!(c.applied[&2].len(), 1);
+    assert!(c.applied[&2].is_empty(), "the leader's commit alone is not news to a follower");
+    c.run_for(50);
+    assert_eq!(c.applied[&2].len(), 1, "the next heartbeat carries the commit index");
 }
 
 /// The follower logs of Figure 7, each facing the leader of term 8 whose log is
@@ -263,6 +266,7 @@ fn section_5_3_many_proposals_travel_in_one_append_per_follower() {
         })
         .collect();
     assert_eq!(appends, [100, 100]);
+    c.run_for(50);
     assert_eq!(c.applied[&3].len(), 100);
 }
 

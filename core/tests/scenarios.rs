@@ -85,7 +85,74 @@ fn forwarding_a_proposal_at_a_follower_commits_and_reports_to_the_proposer() {
     let index = c.node(1).status().last_index;
     assert_eq!(c.outcome(3, req(9, 1)), Some(Ok((index, KvOutput::Written))));
     assert_eq!(c.outcome(1, req(9, 1)), None, "only the proposer hears the outcome");
+    c.run_for(50);
     assert_eq!(c.node(2).committed_state().values.get(&4), Some(&40));
+}
+
+#[test]
+fn forwarding_a_follower_provisional_state_follows_appends_without_counting_its_own_twice() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.run_for(100);
+    // Node 3's first proposal builds its provisional state; appends then keep it current.
+    c.propose(3, req(9, 1), KvAction::Cas { key: 4, from: None, to: 1 }).unwrap();
+    c.propose(1, req(1, 1), write(5, 50)).unwrap();
+    c.settle();
+    let provisional = c.node(3).provisional_state();
+    assert_eq!(provisional.values.get(&5), Some(&50), "the leader's entry, appended here");
+    assert_eq!(provisional.values.get(&4), Some(&1));
+    // Its own entry came back in an append and was not counted again; once everything
+    // committed, the state kept current append by append is the committed one.
+    c.propose(3, req(9, 2), KvAction::Cas { key: 4, from: None, to: 2 }).unwrap();
+    c.run_for(50);
+    assert_eq!(c.node(3).committed_state().values.get(&4), Some(&1));
+    assert_eq!(c.node(3).provisional_state(), c.node(3).committed_state().clone());
+}
+
+// ---- Commit notices ----
+
+#[test]
+fn commit_notice_a_forwarded_proposal_reaches_its_proposer_without_waiting_for_a_heartbeat() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.run_for(100);
+    let before = c.delivered.len();
+    c.propose(3, req(9, 1), write(4, 40)).unwrap();
+    // No time passes: the leader tells the proposer of the commit at once.
+    c.settle();
+    assert!(c.outcome(3, req(9, 1)).is_some_and(|outcome| outcome.is_ok()));
+    let to_proposer = c.delivered[before..]
+        .iter()
+        .filter(|m| m.to == 3 && matches!(m.body, MessageBody::Heartbeat { .. }))
+        .count();
+    assert_eq!(to_proposer, 1, "one commit notice, to the proposer only");
+    assert_eq!(c.node(2).status().commit, c.node(2).status().commit.min(1));
+}
+
+#[test]
+fn commit_notice_followers_waiting_for_nothing_learn_the_commit_with_the_next_append() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.run_for(100);
+    let before = c.delivered.len();
+    c.propose(1, req(1, 1), write(1, 1)).unwrap();
+    c.settle();
+    let kinds: Vec<&str> = c.delivered[before..]
+        .iter()
+        .map(|m| match m.body {
+            MessageBody::Append { .. } => "append",
+            MessageBody::AppendAccepted { .. } => "accepted",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["append", "append", "accepted", "accepted"], "two messages per follower");
+    let first = c.node(1).status().commit;
+    assert!(c.node(2).status().commit < first, "not told yet");
+    c.propose(1, req(1, 2), write(2, 2)).unwrap();
+    c.deliver_one();
+    c.deliver_one();
+    assert_eq!(c.node(2).status().commit, first, "the next append carries the commit index");
+    assert_eq!(c.node(3).status().commit, first);
 }
 
 #[test]
@@ -184,6 +251,8 @@ fn dedup_a_request_retried_at_another_node_is_applied_once_with_one_outcome() {
         Some(Ok(first.clone())),
         "the retry gets the original outcome"
     );
+    // The other follower learns the commit with the next heartbeat.
+    c.run_for(50);
     for id in 1..=3 {
         let applied = c.applied[&id].iter().filter(|(_, a)| *a == cas).count();
         assert_eq!(applied, 1, "node {id} applied it once");

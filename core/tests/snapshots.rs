@@ -22,6 +22,8 @@ fn section_7_compaction_past_the_threshold_bounds_the_log_in_memory_and_in_stora
     let mut c = Cluster::with_config(3, compacting(50, 10));
     c.elect(1);
     c.write_many(1, 1, 300, 20);
+    // Followers learn the last commit with the next heartbeat.
+    c.run_for(50);
     for id in 1..=3 {
         let node = c.node(id);
         assert_eq!(node.status().commit, 301);

@@ -23,6 +23,8 @@ fn section_3_10_transfer_to_an_up_to_date_voter_elects_it_at_once_despite_the_le
     assert_eq!(c.now, start);
     c.propose(2, req(1, 2), write(1, 2)).unwrap();
     c.settle();
+    assert!(c.outcome(2, req(1, 2)).is_some(), "the proposer hears at once");
+    c.run_for(50);
     assert_eq!(c.node(1).committed_state().values.get(&1), Some(&2));
 }
 

@@ -1,5 +1,6 @@
 // `browser join_ms=...`: from a new tab's page load until it is a voter with the whole log, in a
-// 5-tab cluster (4 tabs with 1,000 entries, then the fifth); median of 5 joins.
+// 5-tab cluster (4 tabs with 1,000 entries, then the fifth); median of 5 joins. The end is the
+// page's own record (see `joinOne`), as for re-election times.
 import { Cluster } from '../lib/cluster.mjs';
 import { form, joinOne } from '../lib/procedures.mjs';
 import { percentile } from '../lib/wait.mjs';

@@ -108,6 +108,20 @@ export function installE2e() {
       return { latencies, errors };
     },
 
+    /// Resolves with the page time (ms since its navigation started) at which this node is a
+    /// voter whose commit index reached `commit`, checked about every millisecond; rejects
+    /// after `timeoutMs`. A join is timed by the page's own clock this way, not by when the
+    /// harness's polls over CDP noticed (hundreds of ms on a busy machine).
+    async whenVoterAt(commit, timeoutMs = 15_000) {
+      const end = performance.now() + timeoutMs;
+      for (;;) {
+        const f = hook();
+        if (f.ready && f.voters.includes(f.nodeId) && f.commit >= commit) return performance.now();
+        if (performance.now() > end) throw new Error(`not a voter at commit ${commit} within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    },
+
     /// A burst of `count` appends in one batch: how long until all committed.
     async timedBurst(count) {
       const start = performance.now();

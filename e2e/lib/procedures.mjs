@@ -143,8 +143,13 @@ export async function freezeLeaderRounds(cluster, rounds, how = 'pause') {
 /// Opens one more tab and waits until it is a voter and has the cluster's whole log. Returns the
 /// tab and the time from its page load (ms).
 export async function joinOne(cluster) {
+  const target = Math.max(0, ...(await cluster.states()).map((state) => state?.commit ?? 0));
   const [tab] = await cluster.open(1);
+  // From the page load to a voter holding what the cluster had committed when it loaded, on
+  // the page's clock (as re-election times are); the checks below are not timed.
+  const at = await tab.e2e('whenVoterAt', target);
+  const timeOrigin = await tab.evaluate('performance.timeOrigin');
   await cluster.waitForAgreement({ timeoutMs: 15_000 });
   const log = await cluster.waitForSameLog({ timeoutMs: 15_000 });
-  return { tab, log, ms: Date.now() - tab.loadStartedAt };
+  return { tab, log, ms: Math.round(timeOrigin + at - tab.loadStartedAt) };
 }

@@ -139,6 +139,23 @@ impl<R: Reducer> Node<R> {
         state
     }
 
+    /// Entries were appended to the log (nothing replaced): the provisional state gains their
+    /// actions, except this node's pending proposals, which it holds already. (A request
+    /// retried into the log twice counts once here and twice in a rebuild; both are estimates
+    /// until it commits, see `provisional_state`.)
+    pub(super) fn fold_appended_into_provisional(&mut self, entries: &[Entry<R::Action>]) {
+        if !self.proposals.provisional_valid {
+            return;
+        }
+        for entry in entries {
+            if let EntryPayload::Action { request, action } = &entry.payload {
+                if !self.proposals.pending.contains(*request) {
+                    R::reduce(&mut self.proposals.provisional, action);
+                }
+            }
+        }
+    }
+
     fn refresh_provisional(&mut self) {
         if !self.proposals.provisional_valid {
             self.proposals.provisional = self.compute_provisional();
@@ -172,6 +189,11 @@ impl<R: Reducer> Node<R> {
         if self.role == Role::Leader && term == self.term && !self.transferring() {
             self.proposals.fold_into_provisional(&action);
             self.append_action(request, action);
+            // The proposer waits for this entry's commit: tell it as soon as it commits.
+            let index = self.log.last_index();
+            if let Some(peer) = self.peers.iter_mut().find(|p| p.id == from) {
+                peer.commit_wanted = peer.commit_wanted.max(index);
+            }
         } else {
             self.send(from, self.term, MessageBody::ProposeRejected { request });
         }

@@ -183,6 +183,11 @@ impl<R: Reducer> Node<R> {
         if from == self.config.id {
             self.read_index_known(id, index);
         } else {
+            // The follower serves the read once it has applied `index`: tell it the commit.
+            if let Some(peer) = self.peers.iter_mut().find(|p| p.id == from) {
+                peer.commit_wanted = peer.commit_wanted.max(index);
+                self.needs_flush = true;
+            }
             self.send(from, self.term, MessageBody::ReadIndexResponse { id, index: Some(index) });
         }
     }

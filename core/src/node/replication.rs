@@ -1,6 +1,11 @@
 //! Log replication (section 5.3) and commitment (section 5.4.2): what a leader sends each
 //! follower, how a follower merges appends, how acknowledgements and rejections move a follower's
 //! progress, and how the commit index advances and committed entries are applied.
+//!
+//! A follower learns the commit index with the next append or heartbeat, as in the paper; the
+//! leader tells it at once (a heartbeat) only when it waits for that commit: an entry it
+//! forwarded, a read index it was given, or the latest configuration. So a follower applies up
+//! to a heartbeat interval after the leader, and a commit costs two messages per follower.
 use super::{Event, Node, Output, Role};
 use crate::machine::Applied;
 use crate::progress::ReplicationState;
@@ -28,7 +33,8 @@ fn is_well_formed<A>(
 
 impl<R: Reducer> Node<R> {
     /// Sends `peer` whatever it lacks, as far as its replication state allows; if there is
-    /// nothing to send but the commit index moved, tells it with a heartbeat.
+    /// nothing to send but the peer waits for a commit (`commit_notice_due`), tells it with a
+    /// heartbeat.
     pub(super) fn replicate_to(&mut self, peer: usize) {
         let mut sent = false;
         while !self.peers[peer].is_paused(self.config.max_inflight_appends)
@@ -40,10 +46,27 @@ impl<R: Reducer> Node<R> {
         if self.peers[peer].state == ReplicationState::Snapshot {
             sent |= self.send_snapshot_chunks(peer);
         }
-        let progress = &self.peers[peer];
-        if !sent && self.commit.min(progress.match_index) > progress.commit_sent {
+        if !sent && self.commit_notice_due(peer) {
             self.send_heartbeat(peer);
         }
+    }
+
+    /// Whether `peer` should learn the commit index now rather than with the next append or
+    /// heartbeat: it forwarded a proposal (or was given a read index) that is now committed,
+    /// or the latest configuration is. Telling every follower of every commit at once would
+    /// cost a heartbeat and its answer per follower per commit (twice the messages of the
+    /// append itself) that nobody waits for: a follower's commit index only decides when it
+    /// applies, and the proposer is the one waiting for that.
+    fn commit_notice_due(&self, peer: usize) -> bool {
+        let progress = &self.peers[peer];
+        let known = self.commit.min(progress.match_index);
+        if known <= progress.commit_sent {
+            return false;
+        }
+        let config = self.configs.latest_index();
+        let proposer = progress.commit_wanted > progress.commit_sent;
+        (proposer && progress.commit_wanted <= known)
+            || config > progress.commit_sent && config <= known
     }
 
     /// A heartbeat carries the commit index only as far as the follower is known to match, so
@@ -122,8 +145,14 @@ impl<R: Reducer> Node<R> {
         let committed = self.commit.saturating_sub(prev_index).min(entries.len() as LogIndex);
         let first_new = committed as usize + self.log.first_new(&entries[committed as usize..]);
         if let Some(first) = entries.get(first_new).map(|e| e.index) {
+            if first == self.log.last_index() + 1 {
+                // Only appended: fold the new entries into the provisional state rather than
+                // rebuild it (a copy of the whole state) at this follower's next proposal.
+                self.fold_appended_into_provisional(&entries[first_new..]);
+            } else {
+                self.proposals.invalidate_provisional();
+            }
             self.log.replace_from(entries.drain(first_new..));
-            self.proposals.invalidate_provisional();
             self.log_replaced_from(first);
         }
         let commit = leader_commit.min(last_new);

@@ -82,18 +82,33 @@ pub fn SharedLog(props: &SharedLogProps) -> Html {
                     { "Nothing yet. Say hello: every tab shows it once a majority has stored it." }
                 </p>
             } else {
-                <ol class="entries">{ for props.entries.iter().rev().map(entry) }</ol>
+                <ol class="entries">{ for keyed(&props.entries).map(|(key, e)| entry(key, e)) }</ol>
             }
         </Panel>
     }
 }
 
-fn entry(entry: &SharedEntryView) -> Html {
+/// The entries newest first, each with a key that stays with it from view to view: a new
+/// post then inserts one row instead of rewriting every row below it (unkeyed, the newest-first
+/// list shifted all of them, a DOM update per row per new post). An entry is keyed by its log
+/// index once known, before that by its rank among the entries without one.
+fn keyed(entries: &[SharedEntryView]) -> impl Iterator<Item = (String, &SharedEntryView)> {
+    let mut unindexed = 0;
+    entries.iter().rev().map(move |e| match e.index {
+        Some(index) => (index.to_string(), e),
+        None => {
+            unindexed += 1;
+            (format!("p{unindexed}"), e)
+        }
+    })
+}
+
+fn entry(key: String, entry: &SharedEntryView) -> Html {
     let provisional = entry.status == EntryStatus::Provisional;
     let class = classes!("entry", if provisional { "provisional" } else { "committed" });
     let index = entry.index.map_or_else(|| "·".to_owned(), |i| format!("#{i}"));
     html! {
-        <li {class} style={author_style(&entry.author_colour)}>
+        <li {key} {class} style={author_style(&entry.author_colour)}>
             <span class="entry-index">{ index }</span>
             <span class="entry-main">
                 <span class="entry-meta">

@@ -16,7 +16,8 @@ pub struct Timings {
     pub election_timeout_min_ms: u64,
     pub election_timeout_max_ms: u64,
     /// Heartbeats every 50 ms: six chances per minimum election timeout, and commit indexes
-    /// reach idle followers within 50 ms.
+    /// reach followers within 50 ms (with the next append if sooner; the core tells a follower
+    /// at once only of commits it waits for, its own forwarded proposals).
     pub heartbeat_ms: u64,
 }
 
@@ -91,7 +92,8 @@ pub const VIEW_EVERY_MS: f64 = 33.0;
 /// ... and no more often than this many times what rendering the last ones took, up to
 /// `VIEW_SLOWEST_MS`: the UI may use an eighth of the main thread, and Raft keeps the rest.
 /// Measured with 3 tabs on 2 busy cores, rendering at a fixed 30 Hz cut closed-loop writes
-/// from ~400/s to ~60/s.
+/// from ~400/s to ~60/s. The cost counts the browser's style, layout and paint after Yew's
+/// render (a trace showed them at twice Yew's time), so the eighth is the real one.
 pub const VIEW_COST_FACTOR: f64 = 8.0;
 pub const VIEW_SLOWEST_MS: f64 = 500.0;
 
