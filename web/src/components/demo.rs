@@ -167,7 +167,14 @@ impl DemoCluster {
                 self.controls.dead_after_ms = ms;
                 note(format!("dead tabs removed after {:.1} s", ms as f64 / 1_000.0));
             }
-            other => note(format!("demo: {other:?} (no cluster to do it)")),
+            // Named by hand, as `{:?}` would: formatting a `Command` with Debug would link the
+            // escaping `str` Debug and its Unicode tables into the release bundle for this alone.
+            Command::TransferLeadership(id) => {
+                note(format!("demo: TransferLeadership({id}) (no cluster to do it)"))
+            }
+            Command::StepDown => note("demo: StepDown (no cluster to do it)".to_owned()),
+            Command::CompactNow => note("demo: CompactNow (no cluster to do it)".to_owned()),
+            Command::WipeAndReload => note("demo: WipeAndReload (no cluster to do it)".to_owned()),
         }
     }
 
