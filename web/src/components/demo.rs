@@ -295,7 +295,7 @@ impl DemoCluster {
             })
             .collect();
 
-        let wobble = (now / 700.0).sin();
+        let wobble = super::ring::sin(now / 700.0);
         ClusterView {
             room: "lobby".to_owned(),
             share_url: "http://localhost:8080/?room=lobby".to_owned(),

@@ -33,10 +33,34 @@ pub struct RingProps {
     pub vote_tally: Option<VoteTally>,
 }
 
+/// `sin` from the browser's `Math`: Rust's own (libm in compiler_builtins, with its argument
+/// reduction tables) would add about 3 KB gzip to the release bundle for the ring's geometry,
+/// which is drawn to a hundredth of a pixel at most. Native builds (unit tests) use Rust's.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn sin(x: f64) -> f64 {
+    js_sys::Math::sin(x)
+}
+
+/// `cos` from the browser's `Math`, as [`sin`].
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn cos(x: f64) -> f64 {
+    js_sys::Math::cos(x)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn sin(x: f64) -> f64 {
+    x.sin()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn cos(x: f64) -> f64 {
+    x.cos()
+}
+
 /// Where each node sits: evenly round the circle, the first at the top, clockwise.
 fn position(slot: usize, count: usize) -> (f64, f64) {
     let angle = slot as f64 / count.max(1) as f64 * TAU - FRAC_PI_2;
-    (CENTRE.0 + RADIUS * angle.cos(), CENTRE.1 + RADIUS * angle.sin())
+    (CENTRE.0 + RADIUS * cos(angle), CENTRE.1 + RADIUS * sin(angle))
 }
 
 /// Node radius: as large as looks good, smaller when many nodes crowd the circle.
@@ -44,7 +68,7 @@ fn node_radius(count: usize) -> f64 {
     if count < 2 {
         return 30.0;
     }
-    let chord = 2.0 * RADIUS * (PI / count as f64).sin();
+    let chord = 2.0 * RADIUS * sin(PI / count as f64);
     (chord * 0.3).clamp(13.0, 30.0)
 }
 
@@ -54,12 +78,7 @@ pub fn arc_path(r: f64, fraction: f64) -> String {
     let fraction = fraction.clamp(0.0, 0.9999);
     let angle = fraction * TAU - FRAC_PI_2;
     let large = u8::from(fraction > 0.5);
-    format!(
-        "M 0 {:.2} A {r:.2} {r:.2} 0 {large} 1 {:.2} {:.2}",
-        -r,
-        r * angle.cos(),
-        r * angle.sin()
-    )
+    format!("M 0 {:.2} A {r:.2} {r:.2} 0 {large} 1 {:.2} {:.2}", -r, r * cos(angle), r * sin(angle))
 }
 
 #[component]
@@ -206,7 +225,7 @@ fn vote_dots(tally: VoteTally, radius: f64) -> Html {
         let step = if voters > 1 { i as f64 / (voters - 1) as f64 } else { 0.5 };
         let angle = -FRAC_PI_2 - spread / 2.0 + spread * step;
         let class = classes!("vote", (i < tally.granted).then_some("granted"));
-        html! { <circle {class} cx={f(radius * angle.cos())} cy={f(radius * angle.sin())} r="3.6" /> }
+        html! { <circle {class} cx={f(radius * cos(angle))} cy={f(radius * sin(angle))} r="3.6" /> }
     });
     html! { <g class="votes">{ for dots }</g> }
 }
