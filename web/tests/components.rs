@@ -587,3 +587,62 @@ fn only_plain_colours_pass() {
     assert_eq!(safe_colour("hsl(1 2% 3%)"), "hsl(1 2% 3%)");
     assert_eq!(safe_colour("x;y:url(z)"), NEUTRAL);
 }
+
+// ---------- Number parsing ----------
+
+#[wasm_bindgen_test]
+fn parse_f64_reads_what_rusts_parser_reads() {
+    use flotilla_web::components::format::parse_f64;
+    let cases = [
+        "0",
+        "10",
+        "2.5",
+        "5.",
+        ".5",
+        "+7",
+        "-0.5",
+        "007",
+        "1e3",
+        "1E+3",
+        "2.5e-3",
+        "-.5e1",
+        "3600",
+        "0.1",
+        "123456789.123456789",
+        "inf",
+        "-Infinity",
+        "+INF",
+        "NaN",
+        "-nan",
+        "",
+        ".",
+        "+",
+        "-",
+        "e5",
+        "1e",
+        "1e+",
+        "1.2.3",
+        "1-2",
+        "0x10",
+        "0b1",
+        "Infinity1",
+        " 1",
+        "1 ",
+        "1_000",
+        "1,5",
+        "--1",
+        "+-1",
+        "1e5.5",
+        "١",
+    ];
+    for case in cases {
+        let expected = case.parse::<f64>().ok();
+        let got = parse_f64(case);
+        let same = match (expected, got) {
+            (Some(a), Some(b)) => a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+            (None, None) => true,
+            _ => false,
+        };
+        assert!(same, "{case:?}: Rust reads {expected:?}, parse_f64 {got:?}");
+    }
+}

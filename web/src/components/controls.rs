@@ -63,7 +63,7 @@ impl TimingDraft {
 /// Seconds as typed (`10`, `2.5`) to whole milliseconds; at least 500 ms, below which a slow
 /// tab would be removed on every hiccup.
 fn dead_after_ms(text: &str) -> Option<u64> {
-    let seconds: f64 = text.trim().parse().ok()?;
+    let seconds = super::format::parse_f64(text.trim())?;
     (0.5..=3_600.0).contains(&seconds).then(|| (seconds * 1_000.0).round() as u64)
 }
 
