@@ -165,7 +165,10 @@ impl DemoCluster {
             }
             Command::SetDeadAfter(ms) => {
                 self.controls.dead_after_ms = ms;
-                note(format!("dead tabs removed after {:.1} s", ms as f64 / 1_000.0));
+                note(format!(
+                    "dead tabs removed after {} s",
+                    super::format::fixed(ms as f64 / 1_000.0, 1)
+                ));
             }
             // Named by hand, as `{:?}` would: formatting a `Command` with Debug would link the
             // escaping `str` Debug and its Unicode tables into the release bundle for this alone.

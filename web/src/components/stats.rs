@@ -2,7 +2,7 @@
 //! kind as bars in the kinds' ring colours.
 use yew::prelude::*;
 
-use super::format::{duration, quantity};
+use super::format::{duration, fixed, quantity};
 use super::paint::{kind_class, kind_label};
 use super::panel::Panel;
 use crate::view::StatsView;
@@ -48,7 +48,7 @@ pub fn Stats(props: &StatsProps) -> Html {
                 { for kinds.iter().map(|(kind, rate)| html! {
                     <li class={kind_class(*kind)}>
                         <span class="rate-label">{ kind_label(*kind) }</span>
-                        <span class="rate-bar"><i style={format!("width:{:.1}%", rate / top * 100.0)} /></span>
+                        <span class="rate-bar"><i style={format!("width:{}%", fixed(rate / top * 100.0, 1))} /></span>
                         <span class="rate-value">{ quantity(*rate) }</span>
                     </li>
                 }) }
