@@ -33,7 +33,7 @@ fn page_now() -> Millis {
 pub fn App() -> Html {
     match query("demo") {
         Some(phase) => {
-            let frozen_at = query("t").and_then(|t| t.parse::<Millis>().ok());
+            let frozen_at = query("t").and_then(|t| crate::components::format::parse_f64(&t));
             html! { <Demo phase={DemoPhase::from_query(&phase)} {frozen_at} /> }
         }
         None => html! { <Live /> },

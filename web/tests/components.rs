@@ -587,3 +587,128 @@ fn only_plain_colours_pass() {
     assert_eq!(safe_colour("hsl(1 2% 3%)"), "hsl(1 2% 3%)");
     assert_eq!(safe_colour("x;y:url(z)"), NEUTRAL);
 }
+
+// ---------- Number parsing ----------
+
+#[wasm_bindgen_test]
+fn parse_f64_reads_what_rusts_parser_reads() {
+    use flotilla_web::components::format::parse_f64;
+    let cases = [
+        "0",
+        "10",
+        "2.5",
+        "5.",
+        ".5",
+        "+7",
+        "-0.5",
+        "007",
+        "1e3",
+        "1E+3",
+        "2.5e-3",
+        "-.5e1",
+        "3600",
+        "0.1",
+        "123456789.123456789",
+        "inf",
+        "-Infinity",
+        "+INF",
+        "NaN",
+        "-nan",
+        "",
+        ".",
+        "+",
+        "-",
+        "e5",
+        "1e",
+        "1e+",
+        "1.2.3",
+        "1-2",
+        "0x10",
+        "0b1",
+        "Infinity1",
+        " 1",
+        "1 ",
+        "1_000",
+        "1,5",
+        "--1",
+        "+-1",
+        "1e5.5",
+        "١",
+    ];
+    for case in cases {
+        let expected = case.parse::<f64>().ok();
+        let got = parse_f64(case);
+        let same = match (expected, got) {
+            (Some(a), Some(b)) => a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+            (None, None) => true,
+            _ => false,
+        };
+        assert!(same, "{case:?}: Rust reads {expected:?}, parse_f64 {got:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn fixed_and_shortest_write_what_rusts_formatting_writes() {
+    use flotilla_web::components::format::{fixed, shortest};
+    let mut values = vec![
+        0.0,
+        -0.0,
+        0.5,
+        1.5,
+        2.5,
+        -2.5,
+        0.25,
+        0.35,
+        0.125,
+        0.375,
+        1.005,
+        2.675,
+        9.95,
+        9.995,
+        99.95,
+        0.05,
+        0.045,
+        123.456,
+        -123.456,
+        0.1 + 0.2,
+        1e-7,
+        -1e-7,
+        4e-15,
+        1e-300,
+        5e-324,
+        999.5,
+        1e20,
+        1e21,
+        1.5e21,
+        123456789012345680000000.0,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        3600.0,
+        2.2,
+        16.7,
+        204.0,
+        31.4159,
+        -13.0,
+        1_234.567_8,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    // Pseudo-random values across magnitudes, and exact ties at each number of decimals.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..400 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let unit = (seed >> 11) as f64 / (1u64 << 53) as f64;
+        let scale = 10f64.powi((seed % 12) as i32 - 4);
+        values.push(unit * scale);
+        values.push((seed % 20_000) as f64 / 8.0 - 1_000.0);
+    }
+    for x in values {
+        for digits in 0..4 {
+            assert_eq!(fixed(x, digits), format!("{x:.digits$}"), "{x:e} to {digits} decimals");
+        }
+        assert_eq!(shortest(x), format!("{x}"), "{x:e}");
+    }
+}

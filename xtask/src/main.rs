@@ -71,7 +71,7 @@ fn test() -> Result<(), String> {
 }
 
 /// A release build of the web app into `dist` (relative to the workspace root), with trunk
-/// offline and the npm `wasm-opt` on PATH.
+/// offline and the npm `wasm-opt` and `terser` on PATH.
 fn build_web_release(root: &Path, dist: &str) -> Result<(), String> {
     let path = tools::ensure_web_toolchain(root)?;
     run(Command::new("trunk")

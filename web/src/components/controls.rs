@@ -63,7 +63,7 @@ impl TimingDraft {
 /// Seconds as typed (`10`, `2.5`) to whole milliseconds; at least 500 ms, below which a slow
 /// tab would be removed on every hiccup.
 fn dead_after_ms(text: &str) -> Option<u64> {
-    let seconds: f64 = text.trim().parse().ok()?;
+    let seconds = super::format::parse_f64(text.trim())?;
     (0.5..=3_600.0).contains(&seconds).then(|| (seconds * 1_000.0).round() as u64)
 }
 
@@ -160,8 +160,9 @@ pub fn Controls(props: &ControlsProps) -> Html {
         })
     };
     let dead = use_state(|| None::<String>);
-    let dead_text =
-        (*dead).clone().unwrap_or_else(|| format!("{}", c.dead_after_ms as f64 / 1_000.0));
+    let dead_text = (*dead)
+        .clone()
+        .unwrap_or_else(|| super::format::shortest(c.dead_after_ms as f64 / 1_000.0));
     let dead_ms = dead_after_ms(&dead_text);
     let on_dead_input = {
         let dead = dead.clone();

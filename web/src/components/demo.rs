@@ -165,9 +165,19 @@ impl DemoCluster {
             }
             Command::SetDeadAfter(ms) => {
                 self.controls.dead_after_ms = ms;
-                note(format!("dead tabs removed after {:.1} s", ms as f64 / 1_000.0));
+                note(format!(
+                    "dead tabs removed after {} s",
+                    super::format::fixed(ms as f64 / 1_000.0, 1)
+                ));
             }
-            other => note(format!("demo: {other:?} (no cluster to do it)")),
+            // Named by hand, as `{:?}` would: formatting a `Command` with Debug would link the
+            // escaping `str` Debug and its Unicode tables into the release bundle for this alone.
+            Command::TransferLeadership(id) => {
+                note(format!("demo: TransferLeadership({id}) (no cluster to do it)"))
+            }
+            Command::StepDown => note("demo: StepDown (no cluster to do it)".to_owned()),
+            Command::CompactNow => note("demo: CompactNow (no cluster to do it)".to_owned()),
+            Command::WipeAndReload => note("demo: WipeAndReload (no cluster to do it)".to_owned()),
         }
     }
 
@@ -288,7 +298,7 @@ impl DemoCluster {
             })
             .collect();
 
-        let wobble = (now / 700.0).sin();
+        let wobble = super::ring::sin(now / 700.0);
         ClusterView {
             room: "lobby".to_owned(),
             share_url: "http://localhost:8080/?room=lobby".to_owned(),

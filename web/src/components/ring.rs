@@ -8,6 +8,7 @@ use std::f64::consts::{FRAC_PI_2, PI, TAU};
 
 use yew::prelude::*;
 
+use super::format::{fixed, shortest};
 use super::paint::{kind_class, kind_label, role_class, role_label, shown_role, term_style, KINDS};
 use super::panel::Panel;
 use crate::view::{FlightView, MessageKind, NodeView, TimerView, VoteTally};
@@ -33,10 +34,34 @@ pub struct RingProps {
     pub vote_tally: Option<VoteTally>,
 }
 
+/// `sin` from the browser's `Math`: Rust's own (libm in compiler_builtins, with its argument
+/// reduction tables) would add about 3 KB gzip to the release bundle for the ring's geometry,
+/// which is drawn to a hundredth of a pixel at most. Native builds (unit tests) use Rust's.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn sin(x: f64) -> f64 {
+    js_sys::Math::sin(x)
+}
+
+/// `cos` from the browser's `Math`, as [`sin`].
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn cos(x: f64) -> f64 {
+    js_sys::Math::cos(x)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn sin(x: f64) -> f64 {
+    x.sin()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn cos(x: f64) -> f64 {
+    x.cos()
+}
+
 /// Where each node sits: evenly round the circle, the first at the top, clockwise.
 fn position(slot: usize, count: usize) -> (f64, f64) {
     let angle = slot as f64 / count.max(1) as f64 * TAU - FRAC_PI_2;
-    (CENTRE.0 + RADIUS * angle.cos(), CENTRE.1 + RADIUS * angle.sin())
+    (CENTRE.0 + RADIUS * cos(angle), CENTRE.1 + RADIUS * sin(angle))
 }
 
 /// Node radius: as large as looks good, smaller when many nodes crowd the circle.
@@ -44,7 +69,7 @@ fn node_radius(count: usize) -> f64 {
     if count < 2 {
         return 30.0;
     }
-    let chord = 2.0 * RADIUS * (PI / count as f64).sin();
+    let chord = 2.0 * RADIUS * sin(PI / count as f64);
     (chord * 0.3).clamp(13.0, 30.0)
 }
 
@@ -54,11 +79,12 @@ pub fn arc_path(r: f64, fraction: f64) -> String {
     let fraction = fraction.clamp(0.0, 0.9999);
     let angle = fraction * TAU - FRAC_PI_2;
     let large = u8::from(fraction > 0.5);
+    let r2 = fixed(r, 2);
     format!(
-        "M 0 {:.2} A {r:.2} {r:.2} 0 {large} 1 {:.2} {:.2}",
-        -r,
-        r * angle.cos(),
-        r * angle.sin()
+        "M 0 {} A {r2} {r2} 0 {large} 1 {} {}",
+        fixed(-r, 2),
+        fixed(r * cos(angle), 2),
+        fixed(r * sin(angle), 2)
     )
 }
 
@@ -105,7 +131,7 @@ pub fn Ring(props: &RingProps) -> Html {
     });
 
     html! {
-        <svg class="ring" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
+        <svg class="ring" viewBox={format!("0 0 {} {}", shortest(WIDTH), shortest(HEIGHT))} role="img"
              aria-label="Cluster ring: every node, its term and role, and messages in flight">
             <circle class="orbit" cx={f(CENTRE.0)} cy={f(CENTRE.1)} r={f(RADIUS)} />
             <g class="links">{ for links }</g>
@@ -152,7 +178,7 @@ fn node_glyph(
     });
     let votes = tally.map(|t| vote_dots(t, r + 17.0));
     html! {
-        <g {class} transform={format!("translate({x:.1} {y:.1})")} style={term_style(node.term)}
+        <g {class} transform={format!("translate({} {})", f(x), f(y))} style={term_style(node.term)}
            data-node={node.id.to_string()}>
             <title>{ title }</title>
             if node.is_self { <circle class="halo" r={f(r + 11.0)} /> }
@@ -160,12 +186,12 @@ fn node_glyph(
             <circle class="body" r={f(r)} />
             <text class="term" dy="0.35em" font-size={f(r * 0.66)}>{ node.term }</text>
             if node.is_leader {
-                <path class="crown" transform={format!("translate(0 {:.1})", -r - 13.0)}
+                <path class="crown" transform={format!("translate(0 {})", f(-r - 13.0))}
                       d="M -11 5 L -13 -6 L -5.5 -0.5 L 0 -9 L 5.5 -0.5 L 13 -6 L 11 5 Z" />
             }
             { for votes }
             <text class="name" y={f(r + 19.0)}>{ node.name.clone() }</text>
-            <g class="badges" transform={format!("translate(0 {:.1})", r + 34.0)}>
+            <g class="badges" transform={format!("translate(0 {})", f(r + 34.0))}>
                 { badges(node) }
             </g>
         </g>
@@ -187,7 +213,7 @@ fn badges(node: &NodeView) -> Html {
     let pills = pills.into_iter().map(|(text, class)| {
         let w = width(text);
         let pill = html! {
-            <g {class} transform={format!("translate({:.1} 0)", x + w / 2.0)}>
+            <g {class} transform={format!("translate({} 0)", f(x + w / 2.0))}>
                 <rect x={f(-w / 2.0)} y="-8" width={f(w)} height="16" rx="8" />
                 <text dy="0.35em">{ text }</text>
             </g>
@@ -206,7 +232,7 @@ fn vote_dots(tally: VoteTally, radius: f64) -> Html {
         let step = if voters > 1 { i as f64 / (voters - 1) as f64 } else { 0.5 };
         let angle = -FRAC_PI_2 - spread / 2.0 + spread * step;
         let class = classes!("vote", (i < tally.granted).then_some("granted"));
-        html! { <circle {class} cx={f(radius * angle.cos())} cy={f(radius * angle.sin())} r="3.6" /> }
+        html! { <circle {class} cx={f(radius * cos(angle))} cy={f(radius * sin(angle))} r="3.6" /> }
     });
     html! { <g class="votes">{ for dots }</g> }
 }
@@ -238,7 +264,7 @@ fn centre_status(nodes: &[NodeView], tally: Option<VoteTally>) -> Html {
         }
     };
     html! {
-        <g {class} transform={format!("translate({cx} {cy})")}>
+        <g {class} transform={format!("translate({} {})", shortest(cx), shortest(cy))}>
             <circle class="hub" r="62" />
             <text class="kicker" y="-18">{ kicker }</text>
             <text class="headline" y="4">{ headline }</text>
@@ -287,5 +313,5 @@ pub fn RingPanel(props: &RingProps) -> Html {
 
 /// Coordinates with one decimal: enough for the screen, short in the DOM.
 fn f(v: f64) -> String {
-    format!("{v:.1}")
+    fixed(v, 1)
 }

@@ -117,7 +117,8 @@ impl Observer {
         let who = name_of(leader);
         let text = match (previous, duration_ms) {
             (Some(old), Some(ms)) => format!(
-                "term {term}: {who} leads, {ms:.0} ms after {} was last heard",
+                "term {term}: {who} leads, {} ms after {} was last heard",
+                crate::components::format::fixed(ms, 0),
                 name_of(old)
             ),
             _ => format!("term {term}: {who} leads"),

@@ -28,8 +28,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use flotilla_core::Role;
-use js_sys::{Function, Promise};
-use serde_json::{json, Value};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::driver::{Driver, Input, Settle};
@@ -50,8 +49,37 @@ pub struct FlotillaHook {
     shared: Weak<Shared>,
 }
 
-fn to_js(value: &Value) -> JsValue {
-    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+// The values are built as JavaScript objects directly rather than as `serde_json::Value`s
+// stringified and parsed back: that kept serde_json's `Value` (its parser, printer and map) in the
+// release bundle for this hook alone, about 4 KB gzip.
+
+/// A plain object with these properties, in this order.
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (key, value) in fields {
+        // Cannot fail on a fresh plain object.
+        let _ = Reflect::set(&object, &JsValue::from_str(key), value);
+    }
+    object.into()
+}
+
+/// A number as JSON would give it: NaN and the infinities become `null`.
+fn number(value: f64) -> JsValue {
+    if value.is_finite() {
+        JsValue::from_f64(value)
+    } else {
+        JsValue::NULL
+    }
+}
+
+/// An integer (ids, indexes, counts, milliseconds) as a JavaScript number.
+fn integer(value: u64) -> JsValue {
+    JsValue::from_f64(value as f64)
+}
+
+/// An array of ids.
+fn ids(ids: impl IntoIterator<Item = u64>) -> JsValue {
+    ids.into_iter().map(integer).collect::<Array>().into()
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -95,13 +123,16 @@ impl Burst {
         }
         self.remaining -= 1;
         if self.remaining == 0 {
-            let result = json!({
-                "committed": self.committed,
-                "failed": self.failed,
-                "lastIndex": self.last_index,
-                "firstError": self.first_error,
-            });
-            let _ = self.resolve.call1(&JsValue::NULL, &to_js(&result));
+            let result = object(&[
+                ("committed", self.committed.into()),
+                ("failed", self.failed.into()),
+                ("lastIndex", integer(self.last_index)),
+                (
+                    "firstError",
+                    self.first_error.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+                ),
+            ]);
+            let _ = self.resolve.call1(&JsValue::NULL, &result);
         }
     }
 }
@@ -199,26 +230,22 @@ impl FlotillaHook {
 
     #[wasm_bindgen(getter)]
     pub fn links(&self) -> JsValue {
-        self.read(|d| to_js(&json!(d.linked_nodes().collect::<Vec<_>>()))).unwrap_or(JsValue::NULL)
+        self.read(|d| ids(d.linked_nodes())).unwrap_or(JsValue::NULL)
     }
 
     #[wasm_bindgen(getter)]
     pub fn voters(&self) -> JsValue {
-        self.read(|d| to_js(&json!(d.node.membership().voters()))).unwrap_or(JsValue::NULL)
+        self.read(|d| ids(d.node.membership().voters().iter().copied())).unwrap_or(JsValue::NULL)
     }
 
     #[wasm_bindgen(getter)]
     pub fn learners(&self) -> JsValue {
-        self.read(|d| to_js(&json!(d.node.membership().learners()))).unwrap_or(JsValue::NULL)
+        self.read(|d| ids(d.node.membership().learners().iter().copied())).unwrap_or(JsValue::NULL)
     }
 
     #[wasm_bindgen(getter)]
     pub fn members(&self) -> JsValue {
-        self.read(|d| {
-            let members: Vec<u64> = d.node.membership().members().collect();
-            to_js(&json!(members))
-        })
-        .unwrap_or(JsValue::NULL)
+        self.read(|d| ids(d.node.membership().members())).unwrap_or(JsValue::NULL)
     }
 
     #[wasm_bindgen(getter, js_name = isMember)]
@@ -240,12 +267,12 @@ impl FlotillaHook {
     pub fn last_election(&self) -> JsValue {
         self.read(|d| {
             d.obs.last_election.map(|e| {
-                to_js(&json!({
-                    "term": e.term,
-                    "leader": e.leader,
-                    "durationMs": e.duration_ms,
-                    "at": e.at,
-                }))
+                object(&[
+                    ("term", integer(e.term)),
+                    ("leader", integer(e.leader)),
+                    ("durationMs", e.duration_ms.map_or(JsValue::NULL, number)),
+                    ("at", number(e.at)),
+                ])
             })
         })
         .flatten()
@@ -271,7 +298,8 @@ impl FlotillaHook {
     pub fn burst(&self, count: u32) -> Promise {
         let (promise, resolve, _) = promise();
         if count == 0 {
-            let _ = resolve.call1(&JsValue::NULL, &to_js(&json!({"committed": 0, "failed": 0})));
+            let result = object(&[("committed", 0.into()), ("failed", 0.into())]);
+            let _ = resolve.call1(&JsValue::NULL, &result);
             return promise;
         }
         let burst = Rc::new(RefCell::new(Burst {
@@ -301,12 +329,18 @@ impl FlotillaHook {
             let posts = &d.node.committed_state().posts;
             let from = (from.unwrap_or(0) as usize).min(posts.len());
             let count = count.map_or(posts.len(), |c| c as usize);
-            let list: Vec<Value> = posts[from..]
+            let list: Array = posts[from..]
                 .iter()
                 .take(count)
-                .map(|p| json!({"author": p.author, "text": p.text, "at": p.at}))
+                .map(|p| {
+                    object(&[
+                        ("author", JsValue::from_str(&p.author)),
+                        ("text", JsValue::from_str(&p.text)),
+                        ("at", integer(p.at)),
+                    ])
+                })
                 .collect();
-            to_js(&Value::Array(list))
+            list.into()
         })
         .unwrap_or(JsValue::NULL)
     }
@@ -317,27 +351,33 @@ impl FlotillaHook {
         let Some(driver) = slot.as_mut() else { return JsValue::NULL };
         let view = driver.stats.view(super::ticker::now());
         let stats = &driver.stats;
-        to_js(&json!({
-            "commitsPerS": view.commits_per_s,
-            "latencyP50Ms": view.latency_p50_ms,
-            "latencyP99Ms": view.latency_p99_ms,
-            "totalCommits": stats.total_commits,
-            "messagesIn": stats.total_messages_in,
-            "messagesOut": stats.total_messages_out,
-            "droppedFrames": stats.dropped_frames,
-            "badFrames": stats.bad_frames,
-        }))
+        object(&[
+            ("commitsPerS", number(view.commits_per_s)),
+            ("latencyP50Ms", number(view.latency_p50_ms)),
+            ("latencyP99Ms", number(view.latency_p99_ms)),
+            ("totalCommits", integer(stats.total_commits)),
+            ("messagesIn", integer(stats.total_messages_in)),
+            ("messagesOut", integer(stats.total_messages_out)),
+            ("droppedFrames", integer(stats.dropped_frames)),
+            ("badFrames", integer(stats.bad_frames)),
+        ])
     }
 
     pub fn timeline(&self) -> JsValue {
         self.read(|d| {
-            let events: Vec<Value> = d
+            let events: Array = d
                 .obs
                 .timeline
                 .iter()
-                .map(|e| json!({"at": e.at, "kind": format!("{:?}", e.kind), "text": e.text}))
+                .map(|e| {
+                    object(&[
+                        ("at", number(e.at)),
+                        ("kind", JsValue::from_str(&format!("{:?}", e.kind))),
+                        ("text", JsValue::from_str(&e.text)),
+                    ])
+                })
                 .collect();
-            to_js(&Value::Array(events))
+            events.into()
         })
         .unwrap_or(JsValue::NULL)
     }
@@ -378,34 +418,55 @@ impl FlotillaHook {
     }
 }
 
-/// The UI commands the hook accepts as JSON.
+/// The UI commands the hook accepts as JSON. Numbers must be non-negative integers.
 fn parse_command(json: &str) -> Result<Command, String> {
-    let value: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let number = |v: &Value| v.as_u64().ok_or_else(|| format!("not a number: {v}"));
-    match &value {
-        Value::String(name) => match name.as_str() {
+    let value = js_sys::JSON::parse(json).map_err(|e| format!("not JSON: {}", describe(&e)))?;
+    let number = |v: &JsValue| {
+        v.as_f64()
+            .filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n <= u64::MAX as f64)
+            .map(|n| n as u64)
+            .ok_or_else(|| format!("not a number: {}", describe(v)))
+    };
+    let field =
+        |v: &JsValue, name: &str| Reflect::get(v, &JsValue::from_str(name)).unwrap_or_default();
+    if let Some(name) = value.as_string() {
+        return match name.as_str() {
             "StepDown" => Ok(Command::StepDown),
             "CompactNow" => Ok(Command::CompactNow),
             "WipeAndReload" => Ok(Command::WipeAndReload),
             other => Err(format!("unknown command {other}")),
-        },
-        Value::Object(map) if map.len() == 1 => {
-            let (name, arg) = map.iter().next().expect("one entry");
-            match name.as_str() {
-                "Append" => Ok(Command::Append(arg.as_str().unwrap_or_default().to_owned())),
-                "Burst" => Ok(Command::Burst(number(arg)?.min(u32::MAX as u64) as u32)),
-                "TransferLeadership" => Ok(Command::TransferLeadership(number(arg)?)),
-                "SetPaused" => Ok(Command::SetPaused(arg.as_bool().unwrap_or(false))),
-                "SetIsolated" => Ok(Command::SetIsolated(arg.as_bool().unwrap_or(false))),
-                "SetDeadAfter" => Ok(Command::SetDeadAfter(number(arg)?)),
-                "SetTimings" => Ok(Command::SetTimings {
-                    election_timeout_min_ms: number(&arg["election_timeout_min_ms"])?,
-                    election_timeout_max_ms: number(&arg["election_timeout_max_ms"])?,
-                    heartbeat_ms: number(&arg["heartbeat_ms"])?,
-                }),
-                other => Err(format!("unknown command {other}")),
-            }
-        }
-        other => Err(format!("not a command: {other}")),
+        };
     }
+    let keys = if value.is_object() && !Array::is_array(&value) {
+        Object::keys(value.unchecked_ref::<Object>())
+    } else {
+        Array::new()
+    };
+    if keys.length() != 1 {
+        return Err(format!("not a command: {}", describe(&value)));
+    }
+    let name = keys.get(0).as_string().unwrap_or_default();
+    let arg = field(&value, &name);
+    match name.as_str() {
+        "Append" => Ok(Command::Append(arg.as_string().unwrap_or_default())),
+        "Burst" => Ok(Command::Burst(number(&arg)?.min(u32::MAX as u64) as u32)),
+        "TransferLeadership" => Ok(Command::TransferLeadership(number(&arg)?)),
+        "SetPaused" => Ok(Command::SetPaused(arg.as_bool().unwrap_or(false))),
+        "SetIsolated" => Ok(Command::SetIsolated(arg.as_bool().unwrap_or(false))),
+        "SetDeadAfter" => Ok(Command::SetDeadAfter(number(&arg)?)),
+        "SetTimings" => Ok(Command::SetTimings {
+            election_timeout_min_ms: number(&field(&arg, "election_timeout_min_ms"))?,
+            election_timeout_max_ms: number(&field(&arg, "election_timeout_max_ms"))?,
+            heartbeat_ms: number(&field(&arg, "heartbeat_ms"))?,
+        }),
+        other => Err(format!("unknown command {other}")),
+    }
+}
+
+/// A value as JSON text for an error message (`undefined` for what JSON cannot show).
+fn describe(value: &JsValue) -> String {
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| "undefined".into())
 }
