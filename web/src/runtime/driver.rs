@@ -14,11 +14,11 @@
 //!    the next membership check.
 //!
 //! # Membership
-//! A tab alone in its room, or the lowest id among tabs that all said (by gossip) they are in
-//! no cluster, bootstraps; any other tab asks to join through a member it is linked to. The
-//! leader runs the core's policy: linked tabs outside the configuration are admitted, learners
-//! promoted once caught up, tabs that closed (goodbye frame or channel closed) removed at once,
-//! silent ones after `dead_after`. A tab that reloads is removed and comes back as a learner
+//! A tab alone in its room for `BOOTSTRAP_ALONE_MS`, or the lowest id among tabs that all said
+//! (by gossip) they are in no cluster, bootstraps; any other tab asks to join through a member
+//! it is linked to. The leader runs the core's policy: linked tabs outside the configuration
+//! are admitted, learners promoted once caught up, tabs that closed (goodbye frame or channel
+//! closed) removed at once, silent ones after `dead_after`. A tab that reloads is removed and comes back as a learner
 //! with its own log, so no configuration ever waits for a tab that may not return.
 //!
 //! # Failure hints
@@ -49,8 +49,8 @@ use super::names::{colour_for, name_for};
 use super::net::{LinkId, NetEvent, Network, Signaling};
 use super::observe::Observer;
 use super::settings::{
-    Timings, DEAD_AFTER_MS, GOSSIP_EVERY_MS, MEMBERSHIP_EVERY_MS, PAUSED_INBOX_FRAMES,
-    PROPOSE_SLICE, SHARED_LOG_ROWS,
+    Timings, BOOTSTRAP_ALONE_MS, DEAD_AFTER_MS, GOSSIP_EVERY_MS, MEMBERSHIP_EVERY_MS,
+    PAUSED_INBOX_FRAMES, PROPOSE_SLICE, SHARED_LOG_ROWS,
 };
 use super::stats::{self, Stats};
 use super::storage::DurableStore;
@@ -119,8 +119,10 @@ pub struct Driver {
     in_membership: bool,
     /// Campaigning again after the leader's tab closed, while no leader is known.
     campaign_retry: Option<CampaignRetry>,
-    /// The signal server's room list has arrived: who else is in the room is known.
-    room_joined: bool,
+    /// When the signal server's room list last arrived (who else is in the room is known
+    /// from then on), and whether this tab said it waits before founding a cluster alone.
+    room_joined_at: Option<f64>,
+    waiting_alone: bool,
     pub signaling: Signaling,
     /// The index the latest snapshot covers (0: none), and what the current batch of outputs
     /// did about snapshots, for the timeline.
@@ -196,7 +198,8 @@ impl Driver {
             membership_seen: Membership::default(),
             membership_news: false,
             in_membership: false,
-            room_joined: false,
+            room_joined_at: None,
+            waiting_alone: false,
             campaign_retry: None,
             signaling: Signaling::Connecting,
             snapshot_index,
@@ -279,8 +282,9 @@ impl Driver {
             Input::Net(NetEvent::Signaling(state)) => {
                 self.signaling = state;
                 if state == Signaling::Connected {
-                    self.room_joined = true;
-                    self.join_or_bootstrap(now());
+                    let at = now();
+                    self.room_joined_at = Some(at);
+                    self.join_or_bootstrap(at);
                 }
             }
             Input::Tick => self.tick(),
@@ -962,17 +966,32 @@ impl Driver {
             return self.drain();
         }
         // Bootstrap only when no other tab of the room can be a member or bootstrap first: it
-        // is alone in the room, or every other tab said (through gossip) that it is in no
-        // cluster and this tab has the lowest id. A tab not heard from yet blocks it: it may
-        // be a member whose link is still coming up.
+        // has been alone in the room for `BOOTSTRAP_ALONE_MS`, or every other tab said (through
+        // gossip) that it is in no cluster and this tab has the lowest id. A tab not heard from
+        // yet blocks it: it may be a member whose link is still coming up.
         let status = self.node.status();
         let pristine = status.last_index == 0 && status.term == 0;
+        let Some(joined_at) = self.room_joined_at.filter(|_| pristine) else { return };
         let room = self.net.room_nodes();
+        if room.is_empty() && at - joined_at < BOOTSTRAP_ALONE_MS {
+            // An empty room may only look empty: after a signal server restart, the members
+            // of a running cluster come back one reconnection delay later. A tab that founded
+            // a cluster of its own meanwhile would split the room in two.
+            if !std::mem::replace(&mut self.waiting_alone, true) {
+                let text = format!(
+                    "no other tab in the room: {} starts a cluster in {:.1} s unless one appears",
+                    self.id.name,
+                    BOOTSTRAP_ALONE_MS / 1_000.0
+                );
+                self.obs.event(at, TimelineKind::Info, text);
+            }
+            return;
+        }
         let lowest = room.iter().all(|&node| node > me);
         let outsiders = room.iter().all(|&node| {
             self.gossip.get(node, &Key::Custom(MEMBER_KEY.to_owned())) == Some(&Value::Bool(false))
         });
-        if pristine && self.room_joined && lowest && outsiders {
+        if lowest && outsiders {
             let config = self.timings.config(me);
             self.node = Node::bootstrap(config, seed(), at as u64);
             let text = format!("{} bootstrapped a new cluster", self.id.name);

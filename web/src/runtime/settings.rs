@@ -63,6 +63,13 @@ pub const DEAD_AFTER_MS: u64 = 10_000;
 /// indexes) is at most this stale in the cluster-wide table.
 pub const GOSSIP_EVERY_MS: u64 = 200;
 
+/// A tab alone in its room waits this long before founding a cluster. After a signal server
+/// restart the room looks empty until the tabs of the running cluster reconnect (within the
+/// signaling client's largest reconnection delay, 1.5 s, see `transport::backoff`); a tab
+/// opened in that window must find them rather than found a second cluster. Tabs that open
+/// together see each other and do not wait: the lowest id founds the cluster at once.
+pub const BOOTSTRAP_ALONE_MS: f64 = 2_500.0;
+
 /// How often the runtime re-evaluates membership (admissions, removals) as a leader.
 pub const MEMBERSHIP_EVERY_MS: u64 = 100;
 

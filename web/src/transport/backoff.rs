@@ -3,8 +3,11 @@
 
 /// The first retry comes quickly: most drops are a server restart or a network blip.
 const BASE_MS: f64 = 250.0;
-/// Keeps a tab that lost the server for a long time from waiting minutes once it is back.
-const CAP_MS: f64 = 8_000.0;
+/// A tab that lost the server is back within this long after the server is: below the runtime's
+/// `BOOTSTRAP_ALONE_MS`, so a tab opened right after a restart finds the running cluster instead
+/// of an empty room. A signaling attempt is one cheap WebSocket handshake, and the jitter spreads
+/// the tabs of a room over the whole interval.
+const CAP_MS: f64 = 1_500.0;
 
 /// Delays for successive attempts: `BASE * 2^n` capped at `CAP`, drawn uniformly from the upper
 /// half of that range ("equal jitter": never less than half the nominal delay).
@@ -36,7 +39,7 @@ mod tests {
     fn grows_then_caps_and_resets() {
         let mut backoff = Backoff::default();
         let delays: Vec<u32> = (0..8).map(|_| backoff.next_delay_ms(1.0)).collect();
-        assert_eq!(delays, [250, 500, 1000, 2000, 4000, 8000, 8000, 8000]);
+        assert_eq!(delays, [250, 500, 1000, 1500, 1500, 1500, 1500, 1500]);
         backoff.reset();
         assert_eq!(backoff.next_delay_ms(0.0), 125);
     }
