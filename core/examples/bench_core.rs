@@ -193,7 +193,14 @@ impl<R: Payload> Cluster<R> {
         r
     }
 
+    /// Every node applied all `n` entries. Followers learn the last commit index from the
+    /// leader's next append or heartbeat (the core sends no extra message for it), so one
+    /// heartbeat goes out first; the timed part is over by then.
     fn check(&mut self, n: u64) {
+        self.drain();
+        if let Some(heartbeat) = self.nodes[0].poll_timeout() {
+            self.nodes[0].handle_timeout(heartbeat);
+        }
         self.drain();
         assert!(self.applied.iter().all(|&a| a == n), "applied {:?} != {n}", self.applied);
     }
