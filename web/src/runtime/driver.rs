@@ -45,6 +45,7 @@ use flotilla_core::{
 };
 use gloo::console;
 
+use super::cluster::CLUSTER_KEY;
 use super::names::{colour_for, name_for};
 use super::net::{LinkId, NetEvent, Network, Signaling};
 use super::observe::Observer;
@@ -112,6 +113,8 @@ pub struct Driver {
     pub node: Node<SharedLog>,
     /// The member this node last asked to join through, while it is not a member.
     join_via: Option<NodeId>,
+    /// The cluster this node belongs to (see `cluster`), once it founded or joined one.
+    pub(super) cluster: Option<u64>,
     /// The configuration last reported by the node, to tell what changed.
     membership_seen: Membership,
     /// Something happened that may call for a membership change; `membership` is running.
@@ -131,14 +134,14 @@ pub struct Driver {
     snapshot_installed: bool,
     /// Nodes whose tab closed (goodbye, or channel closed), until they are removed or return.
     departed: BTreeSet<NodeId>,
-    store: DurableStore,
+    pub(super) store: DurableStore,
     pub gossip: Gossip,
     net: Box<dyn Network>,
     ticker: Ticker,
     links: BTreeMap<LinkId, Link>,
     /// The link currently leading to each node (a reload brings a new link before or after the
     /// old one goes down).
-    by_node: BTreeMap<NodeId, LinkId>,
+    pub(super) by_node: BTreeMap<NodeId, LinkId>,
     /// When a frame last came from each node.
     pub heard: BTreeMap<NodeId, f64>,
     /// Request ids of this page: a random client id (a reload must not reuse sequence numbers
@@ -184,6 +187,7 @@ impl Driver {
             store.durable_state().map_err(|error| format!("durable state unreadable: {error}"))?;
         let timings = Timings::default();
         let at = now();
+        let cluster = store.cluster().map_err(|error| format!("cluster id unreadable: {error}"))?;
         let voted_for = durable.voted_for;
         let stored_vote = (durable.term, durable.voted_for);
         let snapshot_index = durable.snapshot.as_ref().map_or(0, |snapshot| snapshot.index);
@@ -195,6 +199,7 @@ impl Driver {
         let gossip = Gossip::new(id.node, js_sys::Date::now() as u64, gossip::Config::default());
         let mut driver = Driver {
             join_via: None,
+            cluster,
             membership_seen: Membership::default(),
             membership_news: false,
             in_membership: false,
@@ -534,7 +539,7 @@ impl Driver {
         }
     }
 
-    fn fail(&mut self, error: String) {
+    pub(super) fn fail(&mut self, error: String) {
         console::error!(format!("flotilla: {error}; this node stops"));
         self.outbox.clear();
         self.obs.error(now(), error.clone());
@@ -697,6 +702,10 @@ impl Driver {
 
     /// Hands one message to the node (the caller drains).
     fn raft(&mut self, at: f64, from: NodeId, message: RaftMessage) {
+        if self.is_foreign(from) {
+            self.stats.dropped_frames += 1;
+            return;
+        }
         if message.from != from || message.to != self.id.node {
             let text =
                 format!("Raft message {}→{} on the link of {from}", message.from, message.to);
@@ -874,7 +883,7 @@ impl Driver {
         self.dirty = true;
     }
 
-    fn publish_telemetry(&mut self) {
+    pub(super) fn publish_telemetry(&mut self) {
         let status = self.node.status();
         let membership = self.node.membership();
         let me = self.id.node;
@@ -886,7 +895,7 @@ impl Driver {
             Role::Candidate => "candidate",
             Role::Leader => "leader",
         };
-        let values: [(Key, Value); 10] = [
+        let values: [(Key, Value); 11] = [
             (Key::Name, self.id.name.as_str().into()),
             (Key::Colour, self.id.colour.as_str().into()),
             (Key::Role, role.into()),
@@ -897,6 +906,7 @@ impl Driver {
             (Key::LastLogIndex, status.last_index.into()),
             (Key::Custom(MEMBER_KEY.to_owned()), membership.is_member(me).into()),
             (Key::Custom(VOTERS_KEY.to_owned()), voters_text(membership).as_str().into()),
+            (Key::Custom(CLUSTER_KEY.to_owned()), self.cluster.unwrap_or(0).into()),
         ];
         for (key, value) in values {
             // Only a full row or an oversized value fails; telemetry is best effort.
@@ -921,6 +931,14 @@ impl Driver {
             return self.join_or_bootstrap(at);
         }
         self.join_via = None;
+        // Admitted without asking (a leader admits linked tabs): take the leader's cluster.
+        if let Some(leader) = self.node.status().leader.filter(|&leader| leader != me) {
+            self.adopt_cluster_of(leader);
+        }
+        self.yield_to_other_cluster(at);
+        if self.failed.is_some() {
+            return;
+        }
         let membership = self.node.membership().clone();
         self.departed.retain(|node| membership.is_member(*node));
         let dead_after = self.dead_after as f64;
@@ -930,6 +948,7 @@ impl Driver {
             .copied()
             .filter(|node| !membership.is_member(*node) && !self.departed.contains(node))
             .filter(|node| self.heard.get(node).is_some_and(|&t| at - t < dead_after))
+            .filter(|node| !self.is_foreign(*node))
             .collect();
         let departed: Vec<NodeId> = self.departed.iter().copied().collect();
         let Some(view) = self.node.policy_view(&announced, &departed) else { return };
@@ -951,14 +970,22 @@ impl Driver {
 
     fn join_or_bootstrap(&mut self, at: f64) {
         let me = self.id.node;
-        let members: Vec<NodeId> =
-            self.by_node.keys().copied().filter(|&node| self.says_member(node)).collect();
+        // Members of this tab's cluster, or of any cluster that says which it is if this tab
+        // has none yet (it takes the cluster of the one it asks).
+        let members: Vec<NodeId> = self
+            .by_node
+            .keys()
+            .copied()
+            .filter(|&node| self.says_member(node) && !self.is_foreign(node))
+            .filter(|&node| self.cluster.is_some() || self.cluster_of(node).is_some())
+            .collect();
         if self.join_via.is_some_and(|via| members.contains(&via)) {
             // Asked already, through a member still there: the core asks again at every
             // election timeout until the log arrives.
             return;
         }
         if let Some(&via) = members.first() {
+            self.adopt_cluster_of(via);
             self.join_via = Some(via);
             let text = format!("{} asks to join through {}", self.id.name, self.name_of(via));
             self.obs.event(at, TimelineKind::Join, text);
@@ -994,6 +1021,7 @@ impl Driver {
         if lowest && outsiders {
             let config = self.timings.config(me);
             self.node = Node::bootstrap(config, seed(), at as u64);
+            self.found_cluster();
             let text = format!("{} bootstrapped a new cluster", self.id.name);
             self.obs.event(at, TimelineKind::Join, text);
             self.publish_telemetry();
@@ -1029,7 +1057,7 @@ impl Driver {
         self.publish_telemetry();
     }
 
-    fn wipe_and_reload(&mut self) {
+    pub(super) fn wipe_and_reload(&mut self) {
         self.page_hide();
         // The node stops here: nothing may write to the store between the wipe and the reload
         // (inputs keep coming until the page unloads), nor the `pagehide` that follows.

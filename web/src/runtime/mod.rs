@@ -28,6 +28,7 @@
 //!
 //! # Modules
 //! - `driver`: the Raft loop (inputs, the output order, membership, pause and isolation).
+//! - `cluster`: which cluster a tab belongs to, so two clusters in one room never mix.
 //! - [`net`]: the network the loop talks to, and the WebRTC mesh behind it.
 //! - `wire`: Raft, gossip and goodbye frames on one data channel.
 //! - `present`, `observe`, `stats`: what the view shows (built per frame, not per message).
@@ -63,6 +64,7 @@ use storage::identity::{self as claim, Origin};
 use storage::DurableStore;
 use ticker::{now, Ticker};
 
+mod cluster;
 mod driver;
 mod names;
 pub mod net;

@@ -192,6 +192,17 @@ impl DurableStore {
         Ok(())
     }
 
+    /// The id of the cluster this node belongs to (see `runtime::cluster`), if it has one.
+    pub fn cluster(&self) -> Result<Option<u64>, StoreError> {
+        self.read("cluster", "cluster id")
+    }
+
+    /// Records the cluster this node belongs to, at once: nothing waits for it, and a reload
+    /// that loses it only makes the node learn it again.
+    pub fn set_cluster(&mut self, cluster: u64) -> Result<(), StoreError> {
+        self.write("cluster", &postcard::to_allocvec(&cluster).map_err(StoreError::Encode)?)
+    }
+
     /// Drops every stored entry at index `first_index` or above, then appends `entries` there
     /// (Raft's append after a conflict). Appending past the end, or below the compacted
     /// prefix, starts a fresh log at `first_index`.
