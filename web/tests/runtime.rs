@@ -170,3 +170,45 @@ async fn two_runtimes_form_a_cluster_and_an_append_from_either_commits_on_both()
     assert_eq!(committed, Some(500.0));
     wait_for("the burst on b", 5_000.0, || b.committed_count() == Some(502.0)).await;
 }
+
+/// Two clusters that meet in one room (as after a signaling outage) stay apart: neither leader
+/// admits the other's tab, Raft traffic between them is dropped, and each goes on committing
+/// its own log. Both hold posts, so neither gives its cluster up (see `runtime::cluster`).
+#[wasm_bindgen_test]
+async fn two_clusters_in_one_room_never_mix() {
+    let (pa, pb) = ("test/runtime/apart/a/", "test/runtime/apart/b/");
+    wipe(pa);
+    wipe(pb);
+    // Each founds a cluster alone (after the lone-tab grace) and commits a post in it.
+    let mut founders = Vec::new();
+    for (node, prefix, text) in [(201, pa, "a's own"), (202, pb, "b's own")] {
+        let hub = Rc::new(Hub::default());
+        let (handle, hook) = start(&hub, node, prefix);
+        wait_for("a lone tab to found its cluster", 6_000.0, || {
+            hook.role().as_deref() == Some("leader")
+        })
+        .await;
+        append(&hook, text).await;
+        hub.leave(node);
+        founders.push(handle);
+    }
+    drop(founders);
+    // Both restart from their storage in one room.
+    let hub = Rc::new(Hub::default());
+    let (_a, a) = start(&hub, 201, pa);
+    let (_b, b) = start(&hub, 202, pb);
+    wait_for("both to lead their own cluster again", 6_000.0, || {
+        a.role().as_deref() == Some("leader") && b.role().as_deref() == Some("leader")
+    })
+    .await;
+    append(&a, "a again").await;
+    append(&b, "b again").await;
+    // Several membership checks and heartbeats later, still apart.
+    common::sleep(1_000).await;
+    for (hook, other) in [(&a, 202.0), (&b, 201.0)] {
+        let members = js_sys::Array::from(&hook.members());
+        assert!(!members.includes(&other.into(), 0), "{other} was admitted to the other cluster");
+        assert_eq!(hook.role().as_deref(), Some("leader"), "neither leader was deposed");
+        assert_eq!(hook.committed_count(), Some(2.0), "each log holds its own two posts");
+    }
+}
