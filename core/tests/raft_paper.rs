@@ -192,18 +192,57 @@ fn section_5_3_the_leader_replicates_commits_and_applies_a_proposal() {
 
 #[test]
 fn section_5_3_a_follower_applies_an_entry_only_once_it_learns_it_is_committed() {
-    let mut c = Cluster::new(3);
+    // Five voters: a follower and the leader alone are no quorum, so it must be told.
+    let mut c = Cluster::new(5);
     c.elect(1);
     c.propose(1, req(1, 1), write(1, 1)).unwrap();
-    // Deliver the two appends only.
-    c.deliver_one();
-    c.deliver_one();
+    // Deliver the four appends only.
+    for _ in 0..4 {
+        c.deliver_one();
+    }
     assert_eq!(c.node(2).status().last_index, 2);
     assert!(c.applied[&2].is_empty());
     c.settle();
     assert!(c.applied[&2].is_empty(), "the leader's commit alone is not news to a follower");
     c.run_for(50);
     assert_eq!(c.applied[&2].len(), 1, "the next heartbeat carries the commit index");
+}
+
+#[test]
+fn section_5_4_2_a_follower_that_completes_a_quorum_with_the_leader_applies_without_being_told() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.run_for(100);
+    c.propose(1, req(1, 1), write(1, 1)).unwrap();
+    // Only the append to node 2: the leader has not even heard its acknowledgement.
+    let append = c.deliver_one().unwrap();
+    assert_eq!(append.to, 2);
+    let index = c.node(1).status().last_index;
+    assert_eq!(c.node(1).status().commit, index - 1, "the leader does not know yet");
+    assert_eq!(c.node(2).status().commit, index, "leader and node 2 hold it: a quorum of 3");
+    assert_eq!(c.applied[&2].last(), Some(&(index, write(1, 1))));
+    common::assert_durability_rule(&c);
+}
+
+#[test]
+fn figure_8_a_follower_completing_a_quorum_infers_no_commit_from_an_older_term_entry() {
+    // Node 1 holds 2@2 alone, wins term 3, and its append of 2@2 reaches node 2 before its
+    // term-3 entry does: 2@2 is then on a quorum but, from an older term, not committed.
+    let disks =
+        BTreeMap::from([(1, disk(2, &[1, 2], 1)), (2, disk(2, &[1], 1)), (3, disk(2, &[1], 1))]);
+    let mut c = Cluster::from_disks(vec![1, 2, 3], disks, |c| c);
+    c.drop_if(Cluster::is_append);
+    c.elect(1);
+    c.heal();
+    c.take_in_flight();
+    let append =
+        MessageBody::Append { prev_index: 1, prev_term: 1, commit: 1, entries: vec![entry(2, 2)] };
+    c.inject(message(1, 2, 3, append));
+    c.deliver_one();
+    assert_eq!(c.log_terms(2), [1, 2]);
+    assert_eq!(c.commit(2), 1, "2@2 alone proves nothing");
+    c.run_for(100);
+    assert_eq!(c.commit(2), 3, "the term-3 entry commits 2@2 with it");
 }
 
 /// The follower logs of Figure 7, each facing the leader of term 8 whose log is

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{req, write, Cluster};
-use flotilla_core::{Config, MessageBody, ReadError, ReadId};
+use flotilla_core::{Change, Config, MessageBody, ReadError, ReadId};
 
 fn heartbeats_sent(c: &Cluster, from_delivered: usize) -> usize {
     c.delivered[from_delivered..]
@@ -166,4 +166,49 @@ fn section_6_4_a_one_node_cluster_serves_reads_at_once() {
     c.settle();
     c.read(1, 1).unwrap();
     assert_eq!(c.read_outcome(1, 1), Some(Ok(c.commit(1))));
+}
+
+#[test]
+fn section_6_4_a_read_at_the_leader_sees_a_write_a_follower_knew_committed_before_it() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.run_for(100);
+    c.propose(3, req(9, 1), write(4, 40)).unwrap();
+    // The proposal, then the appends: node 3 completes a quorum with the leader and reports
+    // its write committed before the leader has heard a single acknowledgement.
+    for _ in 0..3 {
+        c.deliver_one();
+    }
+    let (written, _) = c.outcome(3, req(9, 1)).unwrap().unwrap();
+    assert!(c.commit(1) < written, "the leader does not know yet");
+    c.read(1, 1).unwrap();
+    c.settle();
+    assert!(c.read_outcome(1, 1).unwrap().unwrap() >= written, "the read must see that write");
+    assert_eq!(c.node(1).committed_state().values.get(&4), Some(&40));
+}
+
+#[test]
+fn section_6_4_a_read_after_a_voter_joins_still_sees_a_write_known_committed_under_three() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.spawn(4);
+    let now = c.now;
+    c.node_mut(4).request_join(now, 1);
+    c.run_for(100);
+    assert_eq!(c.learners(1), [4]);
+    c.propose(3, req(9, 1), write(4, 40)).unwrap();
+    // Node 3 knows its write committed (3 voters) before the leader does; then the leader
+    // promotes node 4: four voters, where a follower and the leader are no quorum.
+    for _ in 0..3 {
+        c.deliver_one();
+    }
+    let (written, _) = c.outcome(3, req(9, 1)).unwrap().unwrap();
+    let now = c.now;
+    c.node_mut(1).change_membership(now, Change::Promote(4)).unwrap();
+    c.drain(1);
+    assert_eq!(c.voters(1), [1, 2, 3, 4]);
+    assert!(c.commit(1) < written, "the leader does not know yet");
+    c.read(1, 1).unwrap();
+    c.settle();
+    assert!(c.read_outcome(1, 1).unwrap().unwrap() >= written, "the read must see that write");
 }

@@ -113,7 +113,8 @@ fn forwarding_a_follower_provisional_state_follows_appends_without_counting_its_
 
 #[test]
 fn commit_notice_a_forwarded_proposal_reaches_its_proposer_without_waiting_for_a_heartbeat() {
-    let mut c = Cluster::new(3);
+    // Five voters: the proposer and the leader alone are no quorum, so it must be told.
+    let mut c = Cluster::new(5);
     c.elect(1);
     c.run_for(100);
     let before = c.delivered.len();
@@ -131,7 +132,7 @@ fn commit_notice_a_forwarded_proposal_reaches_its_proposer_without_waiting_for_a
 
 #[test]
 fn commit_notice_followers_waiting_for_nothing_learn_the_commit_with_the_next_append() {
-    let mut c = Cluster::new(3);
+    let mut c = Cluster::new(5);
     c.elect(1);
     c.run_for(100);
     let before = c.delivered.len();
@@ -145,7 +146,7 @@ fn commit_notice_followers_waiting_for_nothing_learn_the_commit_with_the_next_ap
             _ => "other",
         })
         .collect();
-    assert_eq!(kinds, ["append", "append", "accepted", "accepted"], "two messages per follower");
+    assert_eq!(kinds, [["append"; 4], ["accepted"; 4]].concat(), "two messages per follower");
     let first = c.node(1).status().commit;
     assert!(c.node(2).status().commit < first, "not told yet");
     c.propose(1, req(1, 2), write(2, 2)).unwrap();
@@ -153,6 +154,32 @@ fn commit_notice_followers_waiting_for_nothing_learn_the_commit_with_the_next_ap
     c.deliver_one();
     assert_eq!(c.node(2).status().commit, first, "the next append carries the commit index");
     assert_eq!(c.node(3).status().commit, first);
+}
+
+#[test]
+fn commit_notice_none_when_the_proposer_and_the_leader_are_a_quorum() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.run_for(100);
+    let before = c.delivered.len();
+    c.propose(3, req(9, 1), write(4, 40)).unwrap();
+    // The proposal to the leader, then the leader's append to the proposer (node 2's is
+    // queued first): the proposer knows its entry committed from the append itself.
+    assert_eq!(c.deliver_one().map(|m| m.to), Some(1));
+    assert_eq!(c.deliver_one().map(|m| m.to), Some(2));
+    assert_eq!(c.deliver_one().map(|m| m.to), Some(3));
+    assert!(c.outcome(3, req(9, 1)).is_some_and(|outcome| outcome.is_ok()));
+    c.settle();
+    let kinds: Vec<&str> = c.delivered[before..]
+        .iter()
+        .map(|m| match m.body {
+            MessageBody::Propose { .. } => "propose",
+            MessageBody::Append { .. } => "append",
+            MessageBody::AppendAccepted { .. } => "accepted",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["propose", "append", "append", "accepted", "accepted"], "no notice");
 }
 
 #[test]

@@ -167,6 +167,12 @@ impl Membership {
         self.voters.len() / 2 + 1
     }
 
+    /// Whether the voters `a` and `b` alone are a quorum: then a follower that holds an entry
+    /// of its leader's term knows it is committed (see `node::replication`).
+    pub(crate) fn is_quorum_pair(&self, a: NodeId, b: NodeId) -> bool {
+        a != b && self.quorum() <= 2 && self.is_voter(a) && self.is_voter(b)
+    }
+
     /// The configuration after `change`, or why `change` makes no sense here.
     pub fn apply(&self, change: Change) -> Result<Membership, MembershipError> {
         let id = change.node();
@@ -237,6 +243,12 @@ impl Configurations {
     pub(crate) fn at(&self, index: LogIndex) -> &Membership {
         let after = self.history.partition_point(|(i, _)| *i <= index);
         &self.history[after.saturating_sub(1)].1
+    }
+
+    /// The configurations in force at `index` and after it (up to the latest), oldest first.
+    pub(crate) fn in_force_from(&self, index: LogIndex) -> impl Iterator<Item = &Membership> {
+        let from = self.history.partition_point(|(i, _)| *i <= index).saturating_sub(1);
+        self.history[from..].iter().map(|(_, membership)| membership)
     }
 
     /// Whether a configuration entry lies in `(from, to]`.

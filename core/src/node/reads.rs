@@ -1,6 +1,7 @@
 //! Linearizable reads without writing to the log: ReadIndex (thesis section 6.4).
 //!
-//! A read made at the leader records the commit index as its *read index*, then waits until the
+//! A read made at the leader records the commit index as its *read index* (its last index when a
+//! follower may know of commits before it does: see `replication`), then waits until the
 //! leader has confirmed that it was still leader after the read arrived: a majority of the
 //! voters answered a heartbeat round started after it. Heartbeats carry a round number and
 //! answers echo it, so one round confirms every read that arrived before it, however many. Once
@@ -142,7 +143,14 @@ impl<R: Reducer> Node<R> {
             self.reads.before_term_commit.push((from, id));
             return;
         }
-        let index = self.commit;
+        // A follower that completes a quorum with this leader may have applied (and answered
+        // its proposer for) entries this leader does not know are committed yet (see
+        // `replication`), under any configuration in force since the commit index: the read
+        // must see them too, so it waits for everything sent.
+        let me = self.config.id;
+        let inferring = (self.configs.in_force_from(self.commit))
+            .any(|config| config.voters().iter().any(|&voter| config.is_quorum_pair(me, voter)));
+        let index = if inferring { self.log.last_index() } else { self.commit };
         let lease = self.config.lease_reads && self.config.check_quorum && !self.transferring();
         if lease && self.now < self.reads.lease_until {
             return self.read_confirmed(from, id, index);

@@ -6,6 +6,14 @@
 //! leader tells it at once (a heartbeat) only when it waits for that commit: an entry it
 //! forwarded, a read index it was given, or the latest configuration. So a follower applies up
 //! to a heartbeat interval after the leader, and a commit costs two messages per follower.
+//!
+//! One exception saves the notice and its hop where it matters most, in the common 2- and
+//! 3-voter clusters: when the leader and this follower alone are a quorum, a follower that
+//! persisted an entry of the leader's term knows it is committed (section 5.4.2 counts replicas,
+//! not the leader's knowledge of them). The leader wrote the entry before sending it (the
+//! durability rule), the append proved both logs equal up to it, so a quorum holds it: every
+//! later leader has it. Any quorum of the next configuration, one server away, still meets those
+//! two (section 4.1), so a change in flight does not break the argument.
 use super::{Event, Node, Output, Role};
 use crate::machine::Applied;
 use crate::progress::ReplicationState;
@@ -60,13 +68,27 @@ impl<R: Reducer> Node<R> {
     fn commit_notice_due(&self, peer: usize) -> bool {
         let progress = &self.peers[peer];
         let known = self.commit.min(progress.match_index);
-        if known <= progress.commit_sent {
+        if known <= progress.commit_sent.max(self.commit_inferred_by(peer)) {
             return false;
         }
         let config = self.configs.latest_index();
         let proposer = progress.commit_wanted > progress.commit_sent;
         (proposer && progress.commit_wanted <= known)
             || config > progress.commit_sent && config <= known
+    }
+
+    /// The commit index `peer` worked out by itself: all it acknowledged, if it and this leader
+    /// alone are a quorum of the configuration it then had and the entry is of this term (see
+    /// the module doc).
+    fn commit_inferred_by(&self, peer: usize) -> LogIndex {
+        let progress = &self.peers[peer];
+        let of_this_term = self.log.term_at(progress.match_index) == Some(self.term);
+        let config = self.configs.at(progress.match_index);
+        if of_this_term && config.is_quorum_pair(self.config.id, progress.id) {
+            progress.match_index
+        } else {
+            0
+        }
     }
 
     /// A heartbeat carries the commit index only as far as the follower is known to match, so
@@ -161,6 +183,14 @@ impl<R: Reducer> Node<R> {
         }
         // `send` emits the new entries for persisting first: the acknowledgement promises them.
         self.send(from, self.term, MessageBody::AppendAccepted { match_index: last_new });
+        // Only now, after that write: it is what makes this node count towards the quorum.
+        let of_this_term = self.log.term_at(last_new) == Some(self.term);
+        if of_this_term
+            && last_new > self.commit
+            && self.configs.latest().is_quorum_pair(from, self.config.id)
+        {
+            self.advance_commit(last_new);
+        }
     }
 
     pub(super) fn handle_append_accepted(&mut self, from: NodeId, match_index: LogIndex) {
