@@ -121,6 +121,7 @@ pub mod reducers;
 mod rng;
 mod snapshot;
 pub mod storage;
+pub mod vec_map;
 
 pub use machine::SESSION_WINDOW;
 pub use membership::{Change, Membership, MembershipError};
@@ -131,6 +132,7 @@ pub use node::{
 };
 pub use reducer::Reducer;
 pub use storage::{DurableState, Persist, RestoreError, Snapshot};
+pub use vec_map::{VecMap, VecSet};
 
 /// Identifies a Raft node. Never 0 (0 means "none" on the wire).
 pub type NodeId = u64;

@@ -19,8 +19,9 @@
 //! leadership transfer, which deliberately cuts the leases short.
 use super::{Event, Node, Role};
 use crate::message::ReadId;
+use crate::vec_map::VecMap;
 use crate::{LogIndex, MessageBody, Millis, NodeId, Reducer};
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -76,7 +77,7 @@ pub(super) struct Reads {
     lease_until: Millis,
     /// Reads made at this node and not answered yet, with their deadline; `deadlines` holds the
     /// same in deadline order (the timeout is fixed and time never goes back).
-    mine: BTreeMap<ReadId, Millis>,
+    mine: VecMap<ReadId, Millis>,
     deadlines: VecDeque<(Millis, ReadId)>,
     /// Reads of this node with a known read index, waiting for apply, sorted by index.
     ready: VecDeque<(LogIndex, ReadId)>,
@@ -96,7 +97,7 @@ impl Reads {
             confirming: VecDeque::new(),
             before_term_commit: Vec::new(),
             lease_until: 0,
-            mine: BTreeMap::new(),
+            mine: VecMap::new(),
             deadlines: VecDeque::new(),
             ready: VecDeque::new(),
             asked: Vec::new(),
