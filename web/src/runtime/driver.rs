@@ -1007,9 +1007,10 @@ impl Driver {
             // a cluster of its own meanwhile would split the room in two.
             if !std::mem::replace(&mut self.waiting_alone, true) {
                 let text = format!(
-                    "no other tab in the room: {} starts a cluster in {:.1} s unless one appears",
+                    "no other tab in the room: {} starts a cluster in {} s unless one appears",
                     self.id.name,
-                    BOOTSTRAP_ALONE_MS / 1_000.0
+                    // Not `{:.1}`: that links Rust's float formatting (components/format.rs).
+                    crate::components::format::fixed(BOOTSTRAP_ALONE_MS / 1_000.0, 1)
                 );
                 self.obs.event(at, TimelineKind::Info, text);
             }
