@@ -576,7 +576,7 @@ impl Gossip {
             })
             .collect();
         // Scuttle-depth: the owner the peer is furthest behind on goes first.
-        behind.sort_unstable_by_key(|&(pending, owner, _)| (Reverse(pending), owner));
+        sort_small_by_key(&mut behind, |&(pending, owner, _)| (Reverse(pending), owner));
         let mut budget = self.config.max_updates_per_message;
         let mut deltas = Vec::new();
         for (_, owner, since) in behind {
@@ -585,7 +585,7 @@ impl Gossip {
             }
             // A prefix in version order: the peer then holds all of ours up to its last update.
             let mut updates: Vec<(&Key, &Record)> = self.rows[&owner].newer(since).collect();
-            updates.sort_unstable_by_key(|(_, record)| record.version);
+            sort_small_by_key(&mut updates, |(_, record)| record.version);
             updates.truncate(budget);
             budget -= updates.len();
             let updates = updates
@@ -670,5 +670,18 @@ impl<'a> OwnerView<'a> {
     /// Records held for this owner, tombstones included: at most `max_history`.
     pub fn retained(&self) -> usize {
         self.row.records.len()
+    }
+}
+
+/// Insertion sort, stable: for the short lists here (owners, one owner's `max_history`
+/// records). The standard sorts are large generic code, compiled again for every element type
+/// and key in the web app's bundle; this is a few instructions.
+fn sort_small_by_key<T, K: Ord>(list: &mut [T], key: impl Fn(&T) -> K) {
+    for end in 1..list.len() {
+        let mut at = end;
+        while at > 0 && key(&list[at - 1]) > key(&list[at]) {
+            list.swap(at - 1, at);
+            at -= 1;
+        }
     }
 }

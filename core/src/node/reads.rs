@@ -254,7 +254,10 @@ impl<R: Reducer> Node<R> {
         if scratch.len() < quorum {
             return;
         }
-        let (_, &mut confirmed, _) = scratch.select_nth_unstable_by(quorum - 1, |a, b| b.cmp(a));
+        // The quorum-th highest round. A sort, not `select_nth_unstable`: a handful of voters,
+        // and the web app ships one sort of `u64`s (membership's) instead of another algorithm.
+        scratch.sort_unstable();
+        let confirmed = scratch[scratch.len() - quorum];
         self.reads.confirmed = self.reads.confirmed.max(confirmed);
         // Reads that arrived during that round wait for the next one, which may start now.
         self.needs_flush |= self.reads.round_wanted;
