@@ -157,13 +157,13 @@ function* shortNames(taken) {
   }
 }
 
-const modules = new Set(imports.map((i) => i.module));
+// wasm-bindgen imports everything from one module, whose name appears in the glue once, as the
+// key of the imports object. Anything else is left alone.
+const modules = [...new Set(imports.map((i) => i.module))];
 const moduleRenames = new Map();
-for (const module of modules) {
-  // The module name appears in the glue once, as the key of the imports object.
-  if (js.split(`"${module}"`).length === 2) moduleRenames.set(module, 'a');
+if (modules.length === 1 && js.split(`"${modules[0]}"`).length === 2) {
+  moduleRenames.set(modules[0], 'a');
 }
-if (moduleRenames.size !== modules.size) moduleRenames.clear(); // only one module is expected
 
 function plan(list, fits) {
   const renames = new Map();
