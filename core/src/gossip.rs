@@ -53,8 +53,9 @@
 //! assert_eq!(a.get(2, &Key::Name), Some(&"bob".into()));
 //! assert_eq!(b.get(1, &Key::Name), Some(&"alice".into()));
 //! ```
+use crate::vec_map::VecMap;
 use crate::{Millis, NodeId};
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
@@ -214,7 +215,7 @@ pub struct Delta {
 
 /// For each owner, the newest version a node holds; a missing owner means [`Version::ZERO`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Digest(pub BTreeMap<NodeId, Version>);
+pub struct Digest(pub VecMap<NodeId, Version>);
 
 impl Digest {
     pub fn version(&self, owner: NodeId) -> Version {
@@ -277,7 +278,7 @@ struct Row {
     /// Newest version applied: deltas at or below it are old news.
     known: Version,
     /// The newest record per key: superseded ones are dropped on arrival.
-    records: BTreeMap<Key, Record>,
+    records: VecMap<Key, Record>,
     /// When something new about this owner last arrived, or it last sent us a message; `None`
     /// for our own row.
     last_heard: Option<Millis>,
@@ -312,10 +313,10 @@ pub struct Gossip {
     id: NodeId,
     config: Config,
     /// Every owner's row, ours included; ours is the only one written locally.
-    rows: BTreeMap<NodeId, Row>,
+    rows: VecMap<NodeId, Row>,
     /// Owners `tick` dropped. Their stale records are refused until `forget_after` more has
     /// passed, so a peer that has not forgotten them yet cannot bring them back.
-    forgotten: BTreeMap<NodeId, Guard>,
+    forgotten: VecMap<NodeId, Guard>,
     /// When `tick` next bumps the heartbeat.
     next_beat: Millis,
     /// Compaction reports not yet taken by `poll_compacted`.
@@ -335,8 +336,8 @@ impl Gossip {
         let mut gossip = Gossip {
             id,
             config,
-            rows: BTreeMap::from([(id, own)]),
-            forgotten: BTreeMap::new(),
+            rows: VecMap::from([(id, own)]),
+            forgotten: VecMap::new(),
             next_beat: 0,
             compacted: VecDeque::new(),
         };
@@ -505,7 +506,7 @@ impl Gossip {
     }
 
     /// Starts an incarnation above `above` and returns the records of the old one.
-    fn begin_incarnation(&mut self, above: Version) -> BTreeMap<Key, Record> {
+    fn begin_incarnation(&mut self, above: Version) -> VecMap<Key, Record> {
         let row = self.own_mut();
         row.known = above.max(row.known).next_incarnation();
         core::mem::take(&mut row.records)
@@ -546,7 +547,7 @@ impl Gossip {
     /// Our digest entries for the owners where `theirs` is ahead of us. On the way, outbids a
     /// newer version of ourselves and revives forgotten owners it shows alive.
     fn wants(&mut self, theirs: &Digest) -> Digest {
-        let mut wants = BTreeMap::new();
+        let mut wants = VecMap::new();
         for (&owner, &version) in &theirs.0 {
             if owner == self.id {
                 self.refute(version);
@@ -575,7 +576,7 @@ impl Gossip {
             })
             .collect();
         // Scuttle-depth: the owner the peer is furthest behind on goes first.
-        behind.sort_unstable_by_key(|&(pending, owner, _)| (Reverse(pending), owner));
+        sort_small_by_key(&mut behind, |&(pending, owner, _)| (Reverse(pending), owner));
         let mut budget = self.config.max_updates_per_message;
         let mut deltas = Vec::new();
         for (_, owner, since) in behind {
@@ -584,7 +585,7 @@ impl Gossip {
             }
             // A prefix in version order: the peer then holds all of ours up to its last update.
             let mut updates: Vec<(&Key, &Record)> = self.rows[&owner].newer(since).collect();
-            updates.sort_unstable_by_key(|(_, record)| record.version);
+            sort_small_by_key(&mut updates, |(_, record)| record.version);
             updates.truncate(budget);
             budget -= updates.len();
             let updates = updates
@@ -669,5 +670,18 @@ impl<'a> OwnerView<'a> {
     /// Records held for this owner, tombstones included: at most `max_history`.
     pub fn retained(&self) -> usize {
         self.row.records.len()
+    }
+}
+
+/// Insertion sort, stable: for the short lists here (owners, one owner's `max_history`
+/// records). The standard sorts are large generic code, compiled again for every element type
+/// and key in the web app's bundle; this is a few instructions.
+fn sort_small_by_key<T, K: Ord>(list: &mut [T], key: impl Fn(&T) -> K) {
+    for end in 1..list.len() {
+        let mut at = end;
+        while at > 0 && key(&list[at - 1]) > key(&list[at]) {
+            list.swap(at - 1, at);
+            at -= 1;
+        }
     }
 }

@@ -100,6 +100,8 @@
 //! - [`storage`]: durable writes, snapshots, and the image a restart reads back.
 //! - [`reducer`]: the state-machine trait; [`reducers`]: the two Flotilla ships.
 //! - [`gossip`]: scuttlebutt presence and telemetry, independent of Raft.
+//! - [`vec_map`]: the small ordered maps and sets used throughout, as sorted `Vec`s (far less
+//!   code than `BTreeMap` in the web app's bundle).
 //! - `log`, `progress`, `machine`, `snapshot`, `rng` (private): the log with its base,
 //!   per-follower replication progress, the replicated state with its session table, the
 //!   follower's reassembly of snapshot chunks, the seeded PRNG.
@@ -121,6 +123,7 @@ pub mod reducers;
 mod rng;
 mod snapshot;
 pub mod storage;
+pub mod vec_map;
 
 pub use machine::SESSION_WINDOW;
 pub use membership::{Change, Membership, MembershipError};
@@ -131,6 +134,7 @@ pub use node::{
 };
 pub use reducer::Reducer;
 pub use storage::{DurableState, Persist, RestoreError, Snapshot};
+pub use vec_map::{VecMap, VecSet};
 
 /// Identifies a Raft node. Never 0 (0 means "none" on the wire).
 pub type NodeId = u64;

@@ -7,8 +7,9 @@
 //! gets the original index and output back. A request older than the window cannot be told apart
 //! from one never applied, so it is not applied and its proposer learns `TimedOut` (the outcome
 //! is unknown to it, which is the truth).
+use crate::vec_map::VecMap;
 use crate::{Entry, EntryPayload, LogIndex, Reducer, RequestId};
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
@@ -80,14 +81,14 @@ impl<O> ClientSession<O> {
 
 pub(crate) struct Machine<R: Reducer> {
     pub(crate) state: R::State,
-    sessions: BTreeMap<u64, ClientSession<R::Output>>,
+    sessions: VecMap<u64, ClientSession<R::Output>>,
     /// Index of the last entry applied.
     pub(crate) applied: LogIndex,
 }
 
 impl<R: Reducer> Machine<R> {
     pub(crate) fn new() -> Self {
-        Machine { state: R::State::default(), sessions: BTreeMap::new(), applied: 0 }
+        Machine { state: R::State::default(), sessions: VecMap::new(), applied: 0 }
     }
 
     /// The state and the session table in postcard: the data of a snapshot at `applied`.

@@ -5,16 +5,17 @@
 //! push at the back and settling one a pop at the front, with a binary search for the rare
 //! proposal out of order. A busy leader does this for every entry, which is why this is not a
 //! plain `BTreeMap<RequestId, _>`.
+use crate::vec_map::VecMap;
 use crate::RequestId;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 
 pub(super) struct PendingTable<P> {
-    by_client: BTreeMap<u64, VecDeque<(u64, P)>>,
+    by_client: VecMap<u64, VecDeque<(u64, P)>>,
 }
 
 impl<P> PendingTable<P> {
     pub(super) fn new() -> Self {
-        PendingTable { by_client: BTreeMap::new() }
+        PendingTable { by_client: VecMap::new() }
     }
 
     pub(super) fn is_empty(&self) -> bool {

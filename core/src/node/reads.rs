@@ -20,8 +20,9 @@
 //! leadership transfer, which deliberately cuts the leases short.
 use super::{Event, Node, Role};
 use crate::message::ReadId;
+use crate::vec_map::VecMap;
 use crate::{LogIndex, MessageBody, Millis, NodeId, Reducer};
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -77,7 +78,7 @@ pub(super) struct Reads {
     lease_until: Millis,
     /// Reads made at this node and not answered yet, with their deadline; `deadlines` holds the
     /// same in deadline order (the timeout is fixed and time never goes back).
-    mine: BTreeMap<ReadId, Millis>,
+    mine: VecMap<ReadId, Millis>,
     deadlines: VecDeque<(Millis, ReadId)>,
     /// Reads of this node with a known read index, waiting for apply, sorted by index.
     ready: VecDeque<(LogIndex, ReadId)>,
@@ -97,7 +98,7 @@ impl Reads {
             confirming: VecDeque::new(),
             before_term_commit: Vec::new(),
             lease_until: 0,
-            mine: BTreeMap::new(),
+            mine: VecMap::new(),
             deadlines: VecDeque::new(),
             ready: VecDeque::new(),
             asked: Vec::new(),
@@ -261,7 +262,10 @@ impl<R: Reducer> Node<R> {
         if scratch.len() < quorum {
             return;
         }
-        let (_, &mut confirmed, _) = scratch.select_nth_unstable_by(quorum - 1, |a, b| b.cmp(a));
+        // The quorum-th highest round. A sort, not `select_nth_unstable`: a handful of voters,
+        // and the web app ships one sort of `u64`s (membership's) instead of another algorithm.
+        scratch.sort_unstable();
+        let confirmed = scratch[scratch.len() - quorum];
         self.reads.confirmed = self.reads.confirmed.max(confirmed);
         // Reads that arrived during that round wait for the next one, which may start now.
         self.needs_flush |= self.reads.round_wanted;

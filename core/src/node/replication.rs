@@ -289,8 +289,9 @@ impl<R: Reducer> Node<R> {
         if self.match_scratch.len() < quorum {
             return; // no voters at all: only a corrupt configuration gets here
         }
-        let (_, &mut majority, _) =
-            self.match_scratch.select_nth_unstable_by(quorum - 1, |a, b| b.cmp(a));
+        // The quorum-th highest match (sorted, as reads.rs does: one algorithm in the bundle).
+        self.match_scratch.sort_unstable();
+        let majority = self.match_scratch[self.match_scratch.len() - quorum];
         if majority > self.commit && self.log.term_at(majority) == Some(self.term) {
             self.advance_commit(majority);
         }

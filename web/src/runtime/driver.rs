@@ -34,7 +34,8 @@
 //! interesting case: on resume the old leader first works through stale traffic, then meets the
 //! new term and steps down. Isolated, Raft and gossip frames are dropped both ways, as in a
 //! network partition; the data channels stay open.
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use flotilla_core::{VecMap, VecSet};
+use std::collections::VecDeque;
 
 use flotilla_core::gossip::{self, Gossip, Key, Value};
 use flotilla_core::membership::policy;
@@ -133,22 +134,22 @@ pub struct Driver {
     snapshot_written: Option<LogIndex>,
     snapshot_installed: bool,
     /// Nodes whose tab closed (goodbye, or channel closed), until they are removed or return.
-    departed: BTreeSet<NodeId>,
+    departed: VecSet<NodeId>,
     pub(super) store: DurableStore,
     pub gossip: Gossip,
     net: Box<dyn Network>,
     ticker: Ticker,
-    links: BTreeMap<LinkId, Link>,
+    links: VecMap<LinkId, Link>,
     /// The link currently leading to each node (a reload brings a new link before or after the
     /// old one goes down).
-    pub(super) by_node: BTreeMap<NodeId, LinkId>,
+    pub(super) by_node: VecMap<NodeId, LinkId>,
     /// When a frame last came from each node.
-    pub heard: BTreeMap<NodeId, f64>,
+    pub heard: VecMap<NodeId, f64>,
     /// Request ids of this page: a random client id (a reload must not reuse sequence numbers
     /// the session table remembers) and the next sequence number.
     client: u64,
     next_seq: u64,
-    pub mine: BTreeMap<u64, Mine>,
+    pub mine: VecMap<u64, Mine>,
     /// Appends waiting for their slice (`propose_queued`).
     queued: VecDeque<(String, Option<Settle>)>,
     pub voted_for: Option<NodeId>,
@@ -164,7 +165,7 @@ pub struct Driver {
     pub obs: Observer,
     pub stats: Stats,
     /// The log index of the newest committed posts, by position in the shared log.
-    pub post_index: BTreeMap<usize, LogIndex>,
+    pub post_index: VecMap<usize, LogIndex>,
     /// While a restarted node re-applies its committed log: not new commits.
     replaying: bool,
     next_gossip: f64,
@@ -210,7 +211,7 @@ impl Driver {
             snapshot_index,
             snapshot_written: None,
             snapshot_installed: false,
-            departed: BTreeSet::new(),
+            departed: VecSet::new(),
             id,
             timings,
             dead_after: DEAD_AFTER_MS,
@@ -219,12 +220,12 @@ impl Driver {
             gossip,
             net,
             ticker,
-            links: BTreeMap::new(),
-            by_node: BTreeMap::new(),
-            heard: BTreeMap::new(),
+            links: VecMap::new(),
+            by_node: VecMap::new(),
+            heard: VecMap::new(),
             client: random_u53(),
             next_seq: 1,
-            mine: BTreeMap::new(),
+            mine: VecMap::new(),
             queued: VecDeque::new(),
             voted_for,
             stored_vote,
@@ -235,7 +236,7 @@ impl Driver {
             failed: None,
             obs: Observer::default(),
             stats: Stats::default(),
-            post_index: BTreeMap::new(),
+            post_index: VecMap::new(),
             replaying: true,
             next_gossip: at,
             next_membership: at,
@@ -1006,9 +1007,10 @@ impl Driver {
             // a cluster of its own meanwhile would split the room in two.
             if !std::mem::replace(&mut self.waiting_alone, true) {
                 let text = format!(
-                    "no other tab in the room: {} starts a cluster in {:.1} s unless one appears",
+                    "no other tab in the room: {} starts a cluster in {} s unless one appears",
                     self.id.name,
-                    BOOTSTRAP_ALONE_MS / 1_000.0
+                    // Not `{:.1}`: that links Rust's float formatting (components/format.rs).
+                    crate::components::format::fixed(BOOTSTRAP_ALONE_MS / 1_000.0, 1)
                 );
                 self.obs.event(at, TimelineKind::Info, text);
             }
@@ -1125,7 +1127,7 @@ fn voters_text(membership: &Membership) -> String {
     voters.join(",")
 }
 
-fn display_name(me: &Identity, links: &BTreeMap<LinkId, Link>, node: NodeId) -> String {
+fn display_name(me: &Identity, links: &VecMap<LinkId, Link>, node: NodeId) -> String {
     if node == me.node {
         return me.name.clone();
     }

@@ -4,8 +4,8 @@
 //! are [`NetEvent`]s. The app plugs in [`MeshNet`] (the real WebRTC full mesh); the browser
 //! tests plug in an in-page network, so that several runtimes in one page form a cluster
 //! without a signal server.
+use flotilla_core::VecMap;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use flotilla_core::NodeId;
@@ -72,8 +72,8 @@ pub struct MeshNet {
 /// Both directions of the key ↔ link numbering, shared with the mesh's event callback.
 #[derive(Default)]
 struct Keys {
-    links: BTreeMap<PeerKey, LinkId>,
-    peers: BTreeMap<LinkId, PeerKey>,
+    links: VecMap<PeerKey, LinkId>,
+    peers: VecMap<LinkId, PeerKey>,
     next: LinkId,
 }
 

@@ -1,6 +1,7 @@
 //! What the runtime remembers only to show it: messages in flight, the timeline, elections with
 //! their measured duration, the vote tally, proposal errors. None of it affects Raft.
-use std::collections::{BTreeMap, VecDeque};
+use flotilla_core::VecMap;
+use std::collections::VecDeque;
 
 use flotilla_core::{NodeId, Role, Term};
 
@@ -37,7 +38,7 @@ pub struct Observer {
     last_leader_seen: Option<f64>,
     pub last_election: Option<Election>,
     /// Votes received in the current campaign: voter → granted.
-    pub votes: BTreeMap<NodeId, bool>,
+    pub votes: VecMap<NodeId, bool>,
     /// When this node's election timer was last reset, and its deadline then.
     pub election_timer: Option<(f64, f64)>,
 }

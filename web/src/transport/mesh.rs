@@ -24,8 +24,9 @@
 //! `close` (a closing tab aborts its SCTP association), the connection state `failed`, or the
 //! server's `peer_left`. When this page is hidden for good (`pagehide`) the mesh closes every
 //! link and its socket itself, so the other tabs learn at once.
+use flotilla_core::VecMap;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::rc::{Rc, Weak};
 
@@ -131,7 +132,7 @@ struct Inner<M> {
     /// Our signal id in the current session; decides which side of each pair offers.
     me: Cell<Option<PeerId>>,
     ice_servers: RefCell<Vec<IceServer>>,
-    peers: RefCell<BTreeMap<PeerKey, Peer<M>>>,
+    peers: RefCell<VecMap<PeerKey, Peer<M>>>,
     next_key: Cell<u64>,
     /// Numbers links, so an event from a replaced link is recognised and ignored.
     next_link: Cell<u64>,
@@ -167,7 +168,7 @@ impl<M: Serialize + DeserializeOwned + Clone + 'static> Mesh<M> {
             signal: RefCell::new(None),
             me: Cell::new(None),
             ice_servers: RefCell::new(Vec::new()),
-            peers: RefCell::new(BTreeMap::new()),
+            peers: RefCell::new(VecMap::new()),
             next_key: Cell::new(1),
             next_link: Cell::new(1),
             events: RefCell::new(VecDeque::new()),

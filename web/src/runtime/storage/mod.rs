@@ -36,7 +36,7 @@
 //! # Errors
 //! A failed flush (the quota is full) leaves the stored state valid but behind this object's
 //! view: the runtime must not send anything that depended on it, and should stop the node.
-use std::collections::BTreeMap;
+use flotilla_core::VecMap;
 use std::fmt;
 
 use flotilla_core::{DurableState, Entry, LogIndex, NodeId, Persist, Term};
@@ -106,7 +106,7 @@ pub struct DurableStore {
     /// The tail changed since it was last written.
     tail_dirty: bool,
     /// Values changed since the last flush, by key name (the newest write of a key wins).
-    pending: BTreeMap<String, Vec<u8>>,
+    pending: VecMap<String, Vec<u8>>,
     /// Segments to delete once the written `log` key no longer lists them.
     doomed: Vec<u64>,
 }
@@ -122,7 +122,7 @@ impl DurableStore {
             stored_meta: LogMeta::default(),
             tail: Segment::default(),
             tail_dirty: false,
-            pending: BTreeMap::new(),
+            pending: VecMap::new(),
             doomed: Vec::new(),
         };
         if let Some(meta) = store.read::<LogMeta>("log", "log index")? {
