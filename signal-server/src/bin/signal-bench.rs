@@ -91,6 +91,9 @@ struct Args {
     /// Our server's worker threads (its `--threads`), to compare runtimes.
     #[arg(long, default_value_t = signal_server::DEFAULT_THREADS)]
     server_threads: usize,
+    /// The load generator's worker threads (1: one thread, as the server's default).
+    #[arg(long, default_value_t = num_cores())]
+    generator_threads: usize,
     /// Write every fixed-rate sample to `PATH.<server>.<run>`: one line per message, its send
     /// time in CLOCK_MONOTONIC nanoseconds (the clock of `perf record -k CLOCK_MONOTONIC`, to
     /// line late messages up with a scheduler trace) and its latency in nanoseconds.
@@ -111,7 +114,9 @@ fn main() {
         }
         return;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The load generator's own runtime, like the server's: `signal_server::runtime` (with one
+    // thread, a current-thread runtime).
+    let runtime = match signal_server::runtime(args.generator_threads) {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("signal-bench: no runtime: {error}");
@@ -756,10 +761,11 @@ fn loadavg() -> String {
 
 async fn bench(args: Args) -> Result<(), String> {
     println!(
-        "signal machine loadavg={} cores={} server_threads={}",
+        "signal machine loadavg={} cores={} server_threads={} generator_threads={}",
         loadavg(),
         num_cores(),
-        args.server_threads
+        args.server_threads,
+        args.generator_threads
     );
     let matchbox = if args.skip_matchbox { None } else { find_matchbox(&args) };
     let mut kinds = vec![Kind::Flotilla];
