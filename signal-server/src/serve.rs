@@ -27,15 +27,15 @@ pub const DEFAULT_THREADS: usize = 1;
 /// thread; with more, tokio's work-stealing multi-thread runtime.
 ///
 /// One thread is the default because relaying a signal is a few microseconds of work (one thread
-/// relays over 100,000 a second) and every hand-off between threads costs latency on a shared
-/// machine. On the multi-thread runtime a relayed message is read by one worker, which wakes the
-/// receiver's task, and the workers pass the I/O driver between them: a worker that is preempted
-/// while it runs tasks holds up the tasks it had queued and any socket events until it runs again,
-/// while the other worker sleeps on a condition variable rather than in `epoll_wait`. Measured on
-/// the 2-core development machine at a fixed 5,000 msg/s, two workers had five to ten times the
-/// p99 of one thread under load (see the README). More threads pay off only when one core is not
-/// enough, e.g. for heavy static-file traffic; signaling itself scales out by room (see the crate
-/// docs).
+/// relayed up to 90,000 a second in the benchmark's closed loop, sharing two cores with the load
+/// generator) and every hand-off between threads costs latency on a busy machine. On the
+/// multi-thread runtime the workers take turns at the I/O driver: the worker woken from
+/// `epoll_wait` runs the tasks while the others sleep on a condition variable, so when it is
+/// preempted, the tasks it queued and every socket event wait for it to run again. At a fixed
+/// 5,000 msg/s on the 2-core development machine under load, two workers had a median p99 of
+/// 2.7 ms and one thread 1.1 ms (20 and 29 runs; see the README). More threads pay off when one
+/// core is not enough, e.g. for heavy static-file traffic; signaling itself scales out by room
+/// (see the crate docs).
 pub fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = if threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
