@@ -34,8 +34,9 @@ pub const DEFAULT_THREADS: usize = 1;
 /// preempted, the tasks it queued and every socket event wait for it to run again. At a fixed
 /// 5,000 msg/s on the 2-core development machine under load, two workers had a median p99 of
 /// 2.7 ms and one thread 1.1 ms (20 and 29 runs; see the README). More threads pay off when one
-/// core is not enough, e.g. for heavy static-file traffic; signaling itself scales out by room
-/// (see the crate docs).
+/// core is not enough, or for heavy static-file traffic: files are compressed on the fly, and on
+/// one thread a page load holds up signaling while that runs (about 40 ms for a 300 KB file).
+/// Signaling itself scales out by room (see the crate docs).
 pub fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = if threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
