@@ -6,7 +6,8 @@
 //! # Layout
 //! - [`app`] (here) builds the router: `/ws/{room}`, `/healthz`, `/metrics`, and the app's files.
 //!   It is apart from `main.rs` (command line, logging, signals) so tests can serve it on port 0.
-//! - `serve`: [`serve`] runs it on a listener until shutdown, with a deadline on request headers.
+//! - `serve`: [`serve`] runs it on a listener until shutdown, with a deadline on request headers;
+//!   [`runtime`] builds the tokio runtime to run it on (one thread by default).
 //! - `config`: [`Config`] and [`Limits`], with their defaults.
 //! - `session`: one WebSocket session in one task; rate limit, keepalive, close codes.
 //! - `rooms`: rooms and members; join, resume, relay, leave. Rooms are freed with their last
@@ -42,7 +43,7 @@ mod shutdown;
 mod web;
 
 pub use config::{Config, Limits};
-pub use serve::serve;
+pub use serve::{runtime, serve, DEFAULT_THREADS};
 pub use shutdown::Shutdown;
 
 /// What every request and session shares.

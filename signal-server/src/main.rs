@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use flotilla_signal_protocol::IceServer;
-use signal_server::{serve, Config, Limits, Shutdown};
+use signal_server::{runtime, serve, Config, Limits, Shutdown, DEFAULT_THREADS};
 
 /// How long shutdown waits for sessions to send their close frames.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -63,6 +63,10 @@ struct Args {
     /// Per-socket read buffer and write batch, in bytes (memory per connection).
     #[arg(long, env = "SIGNAL_SOCKET_BUFFER_BYTES", default_value_t = Config::default().socket_buffer_bytes)]
     socket_buffer_bytes: usize,
+    /// Worker threads: 1 runs everything on one thread (lowest latency); more use tokio's
+    /// multi-thread runtime, for when one core is not enough.
+    #[arg(long, env = "SIGNAL_THREADS", default_value_t = DEFAULT_THREADS)]
+    threads: usize,
 }
 
 fn parse_ice_servers(json: &str) -> Result<Vec<IceServer>, String> {
@@ -100,8 +104,7 @@ impl Args {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -109,7 +112,19 @@ async fn main() -> ExitCode {
         )
         .init();
     let args = Args::parse();
+    let runtime = match runtime(args.threads) {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!("cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> ExitCode {
     let addr = args.addr;
+    let threads = args.threads;
     let config = match args.config() {
         Ok(config) => config,
         Err(message) => {
@@ -130,6 +145,7 @@ async fn main() -> ExitCode {
         static_dir = %config.static_dir.display(),
         limits = ?config.limits,
         ice_servers = config.ice_servers.len(),
+        threads,
         "signal server listening"
     );
     let shutdown = config.shutdown.clone();
@@ -206,6 +222,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(args.addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(args.threads, 1);
         let config = args.config().unwrap();
         assert_eq!(config.static_dir, PathBuf::from("dist"));
         assert_eq!(config.resume_ttl, Duration::from_secs(30));

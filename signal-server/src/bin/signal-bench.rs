@@ -3,9 +3,10 @@
 //!
 //! Every server runs as its own child process, so its resident memory and CPU time are read from
 //! `/proc/PID` apart from the load generator's. Ours is this binary re-run with `--serve ADDR`,
-//! which runs `signal_server::serve` exactly as the `signal-server` binary does (the relay runs
-//! lift only the per-connection message rate, since a closed loop on 2 cores exceeds its default
-//! on purpose). y-webrtc is `node node_modules/y-webrtc/bin/server.js` from `bench/` (installed
+//! which runs `signal_server::serve` exactly as the `signal-server` binary does, on the same
+//! runtime (`signal_server::runtime`, one thread unless `--server-threads` says otherwise; the
+//! relay runs lift only the per-connection message rate, since a closed loop on 2 cores exceeds
+//! its default on purpose). y-webrtc is `node node_modules/y-webrtc/bin/server.js` from `bench/` (installed
 //! with `npm ci` when missing); matchbox_server is used if its binary is found, and skipped with
 //! a line saying so otherwise.
 //!
@@ -87,6 +88,17 @@ struct Args {
     /// Our server's per-socket buffer, in bytes (to measure its effect on memory and speed).
     #[arg(long, default_value_t = signal_server::Config::default().socket_buffer_bytes)]
     socket_buffer_bytes: usize,
+    /// Our server's worker threads (its `--threads`), to compare runtimes.
+    #[arg(long, default_value_t = signal_server::DEFAULT_THREADS)]
+    server_threads: usize,
+    /// The load generator's worker threads (1: one thread, as the server's default).
+    #[arg(long, default_value_t = num_cores())]
+    generator_threads: usize,
+    /// Write every fixed-rate sample to `PATH.<server>.<run>`: one line per message, its send
+    /// time in CLOCK_MONOTONIC nanoseconds (the clock of `perf record -k CLOCK_MONOTONIC`, to
+    /// line late messages up with a scheduler trace) and its latency in nanoseconds.
+    #[arg(long, value_name = "PATH")]
+    dump_samples: Option<PathBuf>,
     /// Internal: be the server under test, on this address.
     #[arg(long, hide = true)]
     serve: Option<SocketAddr>,
@@ -96,13 +108,15 @@ fn main() {
     let args = Args::parse();
     raise_open_file_limit();
     if let Some(addr) = args.serve {
-        if let Err(error) = serve_child(addr, args.socket_buffer_bytes) {
+        if let Err(error) = serve_child(addr, args.socket_buffer_bytes, args.server_threads) {
             eprintln!("signal-bench --serve: {error}");
             std::process::exit(1);
         }
         return;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The load generator's own runtime, like the server's: `signal_server::runtime` (with one
+    // thread, a current-thread runtime).
+    let runtime = match signal_server::runtime(args.generator_threads) {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("signal-bench: no runtime: {error}");
@@ -116,13 +130,10 @@ fn main() {
 }
 
 /// The server under test, in this (child) process: the library's `serve`, as the binary runs it.
-fn serve_child(addr: SocketAddr, socket_buffer_bytes: usize) -> Result<(), String> {
+fn serve_child(addr: SocketAddr, socket_buffer_bytes: usize, threads: usize) -> Result<(), String> {
     let mut config = signal_server::Config { socket_buffer_bytes, ..Default::default() };
     config.limits.max_msgs_per_sec = 1_000_000;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = signal_server::runtime(threads).map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| e.to_string())?;
         signal_server::serve(listener, config, Duration::from_secs(1))
@@ -208,7 +219,9 @@ impl Server {
                     .arg("--serve")
                     .arg(addr.to_string())
                     .arg("--socket-buffer-bytes")
-                    .arg(args.socket_buffer_bytes.to_string());
+                    .arg(args.socket_buffer_bytes.to_string())
+                    .arg("--server-threads")
+                    .arg(args.server_threads.to_string());
                 command
             }
             Kind::YWebrtc => {
@@ -453,7 +466,8 @@ struct Shared {
 #[derive(Default)]
 struct Samples {
     closed: Vec<u32>,
-    fixed: Vec<u32>,
+    /// Fixed-rate samples: send time (nanoseconds since the epoch) and latency.
+    fixed: Vec<(u64, u32)>,
 }
 
 /// One client of the relay: sends when its `go` is notified, records deliveries addressed to it,
@@ -490,7 +504,7 @@ async fn relay_client(
                             fixed_window = *shared.fixed.lock().unwrap_or_else(|e| e.into_inner());
                         }
                         if now >= fixed_window.0 && now < fixed_window.1 {
-                            samples.fixed.push(latency);
+                            samples.fixed.push((sent, latency));
                         }
                     }
                 }
@@ -531,6 +545,7 @@ async fn relay(kind: Kind, args: &Args, matchbox: Option<&Path>) -> Result<Relay
     // Let joins and subscriptions settle before the clock starts.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let epoch = Instant::now();
+    let epoch_monotonic = monotonic_ns();
     // With `--fixed-only` the closed loop is skipped: no warm-up, nothing measured.
     let (warmup, measured) = match args.fixed_only {
         true => (Duration::ZERO, Duration::ZERO),
@@ -610,12 +625,16 @@ async fn relay(kind: Kind, args: &Args, matchbox: Option<&Path>) -> Result<Relay
     tokio::time::sleep(Duration::from_millis(200)).await;
     shared.stop.cancel();
     let mut closed = Vec::new();
-    let mut fixed = Vec::new();
+    let mut timed = Vec::new();
     for task in tasks {
         let samples = task.await.map_err(|e| e.to_string())?;
         closed.extend(samples.closed);
-        fixed.extend(samples.fixed);
+        timed.extend(samples.fixed);
     }
+    if let Some(path) = &args.dump_samples {
+        dump_samples(path, kind, server.pid(), epoch_monotonic, &mut timed)?;
+    }
+    let mut fixed: Vec<u32> = timed.iter().map(|&(_, latency)| latency).collect();
     drop(server);
     if closed.is_empty() && fixed.is_empty() || closed.is_empty() && !args.fixed_only {
         return Err(format!("{kind:?}: nothing was delivered"));
@@ -653,6 +672,35 @@ async fn relay(kind: Kind, args: &Args, matchbox: Option<&Path>) -> Result<Relay
         );
     }
     Ok(relay)
+}
+
+/// CLOCK_MONOTONIC now, in nanoseconds (what `Instant` reads on Linux, and what
+/// `perf record -k CLOCK_MONOTONIC` stamps events with).
+fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the struct passed by pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+/// Writes one run's fixed-rate samples (see `--dump-samples`), in send order.
+fn dump_samples(
+    path: &Path,
+    kind: Kind,
+    pid: u32,
+    epoch_monotonic: u64,
+    samples: &mut [(u64, u32)],
+) -> Result<(), String> {
+    use std::io::Write;
+    samples.sort_unstable();
+    let path = format!("{}.{kind:?}.{pid}", path.display());
+    let mut text = String::from("# send_monotonic_ns latency_ns\n");
+    for (sent, latency) in samples.iter() {
+        text.push_str(&format!("{} {latency}\n", epoch_monotonic + sent));
+    }
+    std::fs::File::create(&path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|e| format!("cannot write {path}: {e}"))
 }
 
 /// The `q` quantile of latencies in nanoseconds, in milliseconds.
@@ -712,7 +760,13 @@ fn loadavg() -> String {
 }
 
 async fn bench(args: Args) -> Result<(), String> {
-    println!("signal machine loadavg={} cores={}", loadavg(), num_cores());
+    println!(
+        "signal machine loadavg={} cores={} server_threads={} generator_threads={}",
+        loadavg(),
+        num_cores(),
+        args.server_threads,
+        args.generator_threads
+    );
     let matchbox = if args.skip_matchbox { None } else { find_matchbox(&args) };
     let mut kinds = vec![Kind::Flotilla];
     if !args.skip_ywebrtc {
