@@ -2,7 +2,8 @@
 # trunk post_build hook (Trunk.toml): in release builds, minifies the wasm-bindgen JavaScript glue
 # in the staging directory with terser (about 2.6 KB gzip of the first visit, issue 5's bundle
 # budget), then shortens the import and export names the wasm and the glue share
-# (web/minify-names.mjs, about 7 KB gzip). trunk's own `--minify` is not used: its minifier (minify-js) drops the
+# (web/minify-names.mjs, about 7 KB gzip), and last writes brotli and gzip copies of each file
+# for the server to send as they are (web/precompress.mjs). trunk's own `--minify` is not used: its minifier (minify-js) drops the
 # `window.flotilla` hook's getters (trunk-rs/trunk#761) and fails on wasm-bindgen's
 # `export default` (trunk-rs/trunk#1044).
 #
@@ -22,5 +23,6 @@ for js in "$TRUNK_STAGING_DIR"/*.js; do
   terser "$js" --module --compress --mangle --keep-classnames --output "$js.min"
   mv "$js.min" "$js"
 done
-# Node runs terser already; the names script needs nothing else.
+# Node runs terser already; these scripts need nothing else.
 node "$(dirname "$0")/minify-names.mjs" "$TRUNK_STAGING_DIR"
+node "$(dirname "$0")/precompress.mjs" "$TRUNK_STAGING_DIR"

@@ -397,6 +397,31 @@ async fn serves_the_app_with_mime_types_compression_and_cache_headers() {
 }
 
 #[tokio::test]
+async fn a_release_builds_precompressed_files_are_sent_as_they_are() {
+    let dir = temp_dir("precompressed");
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>Flotilla</title>").unwrap();
+    let wasm: Vec<u8> = (0..64 * 1024).map(|i| (i % 7) as u8).collect();
+    let name = "web-0123456789abcdef_bg.wasm";
+    std::fs::write(dir.join(name), &wasm).unwrap();
+    // Stand-ins the server cannot have made: it must send the files, not compress again.
+    std::fs::write(dir.join(format!("{name}.br")), b"brotli bytes").unwrap();
+    std::fs::write(dir.join(format!("{name}.gz")), b"gzip bytes").unwrap();
+    let server = start(Config { static_dir: dir.clone(), ..quick_config() }).await;
+    let path = format!("/{name}");
+    for (encoding, expected) in [("br", &b"brotli bytes"[..]), ("gzip", &b"gzip bytes"[..])] {
+        let (status, headers, body) =
+            http_get(server.addr, &path, &[("Accept-Encoding", encoding)]).await;
+        assert_eq!(status, 200);
+        assert_eq!(header(&headers, "content-encoding"), Some(encoding));
+        assert_eq!(header(&headers, "content-type"), Some("application/wasm"));
+        assert_eq!(body, expected);
+    }
+    let (_, headers, body) = http_get(server.addr, &path, &[]).await;
+    assert_eq!((header(&headers, "content-encoding"), body), (None, wasm));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
 async fn without_a_built_app_a_placeholder_says_how_to_build_it() {
     let dir = temp_dir("empty");
     let server = start(Config { static_dir: dir.join("dist"), ..quick_config() }).await;
