@@ -481,6 +481,20 @@ impl Driver {
         self.after_step(at);
     }
 
+    /// Whether a commit someone waits for depends on this tab right now: its own proposals are
+    /// in flight or queued, or it leads and holds entries not yet committed. A view rendered
+    /// now would hold the main thread (tens of milliseconds of Yew, style, layout and paint)
+    /// between a message and its answer, so views wait for such work to finish (see
+    /// `Shared::render`). A follower's ack is sent by the time its input returns: it is on
+    /// nobody's path after that.
+    pub fn commit_in_flight(&self) -> bool {
+        if !self.mine.is_empty() || !self.queued.is_empty() {
+            return true;
+        }
+        let status = self.node.status();
+        status.role == Role::Leader && status.commit < status.last_index
+    }
+
     /// Keeps the election timer of the view current, and arms the ticker.
     fn after_step(&mut self, at: f64) {
         let status = self.node.status();

@@ -59,7 +59,7 @@ use crate::transport::room_url;
 use crate::view::{ClusterView, Command, TimelineEvent, TimelineKind};
 use driver::{Driver, Identity, Input};
 use net::{MeshNet, NetEvent, Network};
-use settings::{VIEW_COST_FACTOR, VIEW_EVERY_MS, VIEW_SLOWEST_MS};
+use settings::{VIEW_COST_FACTOR, VIEW_DEFER_MAX_MS, VIEW_EVERY_MS, VIEW_SLOWEST_MS};
 use storage::identity::{self as claim, Origin};
 use storage::DurableStore;
 use ticker::{now, Ticker};
@@ -145,6 +145,7 @@ impl Runtime {
             render_cost: Rc::new(Cell::new(0.0)),
             cost_timer: RefCell::new(None),
             frame_timer: RefCell::new(None),
+            deferred: Cell::new(false),
             pagehide: RefCell::new(None),
             identity: RefCell::new(None),
         });
@@ -203,6 +204,9 @@ pub(crate) struct Shared {
     cost_timer: RefCell<Option<Timeout>>,
     /// The timer that waits for the next view to be due (see `request_frame`).
     frame_timer: RefCell<Option<Timeout>>,
+    /// A due view waits for the commit in flight (see `render`): the next input that finds
+    /// none asks for it again.
+    deferred: Cell<bool>,
     pagehide: RefCell<Option<EventListener>>,
     /// Answers other tabs asking whether this node id is taken, for as long as we run.
     identity: RefCell<Option<claim::Identity>>,
@@ -223,8 +227,15 @@ impl Shared {
             driver.input(input);
         }
         let dirty = driver.dirty;
+        let resume = self.deferred.get() && !driver.commit_in_flight();
         drop(slot);
-        if dirty {
+        if resume {
+            // The commit a view waited for is done: render now rather than at the deadline.
+            self.deferred.set(false);
+            self.frame_timer.borrow_mut().take();
+            self.frame_pending.set(false);
+        }
+        if dirty || resume {
             self.request_frame();
         }
     }
@@ -292,6 +303,24 @@ impl Shared {
         let built = {
             let Ok(mut slot) = self.driver.try_borrow_mut() else { return self.request_frame() };
             let Some(driver) = slot.as_mut() else { return };
+            let overdue = at - self.last_view.get() >= VIEW_DEFER_MAX_MS;
+            if !overdue && driver.commit_in_flight() {
+                // Wait for the commit (`pump` asks again when it is done), or until overdue.
+                self.deferred.set(true);
+                self.frame_pending.set(true);
+                let weak = Rc::downgrade(self);
+                let wait = self.last_view.get() + VIEW_DEFER_MAX_MS - at;
+                let timer = Timeout::new(wait.ceil() as u32, move || {
+                    if let Some(shared) = weak.upgrade() {
+                        shared.deferred.set(false);
+                        shared.frame_pending.set(false);
+                        shared.animation_frame();
+                    }
+                });
+                *self.frame_timer.borrow_mut() = Some(timer);
+                return;
+            }
+            self.deferred.set(false);
             let view = driver.view(at);
             driver.dirty = driver.animating();
             (view, driver.dirty)

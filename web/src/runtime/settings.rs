@@ -103,6 +103,12 @@ pub const VIEW_EVERY_MS: f64 = 33.0;
 /// render (a trace showed them at twice Yew's time), so the eighth is the real one.
 pub const VIEW_COST_FACTOR: f64 = 8.0;
 pub const VIEW_SLOWEST_MS: f64 = 500.0;
+/// A view that falls due while a commit depends on this tab (`Driver::commit_in_flight`) waits
+/// until that work is done, up to this long after the last view: a view costs tens of
+/// milliseconds of main thread, and rendered between an append and its ack it adds all of it
+/// to that commit (measured: most commits above 20 ms at light load waited for a view). Under
+/// continuous load (a closed loop, a burst) views come this often.
+pub const VIEW_DEFER_MAX_MS: f64 = 1_000.0;
 
 /// A peer not heard from for this long is drawn greyed.
 pub const UNREACHABLE_AFTER_MS: f64 = 2_000.0;
