@@ -171,6 +171,8 @@ pub struct Driver {
     next_membership: f64,
     /// Outgoing messages of the current batch, held until the store is flushed.
     outbox: Vec<RaftMessage>,
+    /// The append bodies of the current batch, encoded once for all followers.
+    bodies: wire::Bodies,
     /// Something visible changed since the last view.
     pub dirty: bool,
 }
@@ -240,6 +242,7 @@ impl Driver {
             next_gossip: at,
             next_membership: at,
             outbox: Vec::new(),
+            bodies: wire::Bodies::default(),
             dirty: true,
         };
         driver.publish_telemetry();
@@ -476,6 +479,7 @@ impl Driver {
         for messages in outbox.chunk_by(|a, b| a.to == b.to) {
             self.transmit(at, messages);
         }
+        self.bodies.clear();
         outbox.clear();
         self.outbox = outbox;
         self.after_step(at);
@@ -653,7 +657,7 @@ impl Driver {
             self.stats.dropped_frames += 1;
             return;
         };
-        for frame in wire::frames(messages) {
+        for frame in wire::frames(messages, &mut self.bodies) {
             self.send_frame(link, &frame);
         }
     }
