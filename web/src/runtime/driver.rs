@@ -473,7 +473,24 @@ impl Driver {
             };
             self.obs.event(at, TimelineKind::Snapshot, text);
         }
-        // One frame per peer (see `wire`): a stable sort keeps each peer's messages in order.
+        // The messages wait in the outbox for `transmit_outbox`, which the runtime runs in a
+        // task of its own once the inputs already queued have been handled (see `SendTask`).
+        self.after_step(at);
+    }
+
+    /// Whether messages wait for [`transmit_outbox`](Self::transmit_outbox).
+    pub fn send_due(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// Transmits what the node sent since the last call, all of it persisted already: one frame
+    /// per peer (see `wire`), whatever number of inputs produced them. A stable sort keeps each
+    /// peer's messages in order.
+    pub fn transmit_outbox(&mut self) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let at = now();
         let mut outbox = std::mem::take(&mut self.outbox);
         outbox.sort_by_key(|message| message.to);
         for messages in outbox.chunk_by(|a, b| a.to == b.to) {
@@ -482,7 +499,6 @@ impl Driver {
         self.bodies.clear();
         outbox.clear();
         self.outbox = outbox;
-        self.after_step(at);
     }
 
     /// Whether a commit someone waits for depends on this tab right now: its own proposals are
@@ -873,6 +889,7 @@ impl Driver {
     }
 
     fn page_hide(&mut self) {
+        self.transmit_outbox();
         self.write_lazy_hard_state();
         self.gossip.depart();
         let bye = wire::bye();
