@@ -83,6 +83,25 @@ const median = (values) => {
   return sorted[Math.floor(sorted.length / 2)];
 };
 
+/// Main-thread time of each tab during `during()`, by the page's own counters (CDP
+/// `Performance.getMetrics`): tasks, script, style and layout, in ms per second.
+async function mainThread(cluster, label, during) {
+  const read = async (tab) => {
+    const { metrics } = await tab.send('Performance.getMetrics');
+    return Object.fromEntries(metrics.map(({ name, value }) => [name, value]));
+  };
+  for (const tab of cluster.tabs) await tab.send('Performance.enable', { timeDomain: 'threadTicks' });
+  const before = await Promise.all(cluster.tabs.map(read));
+  const start = Date.now();
+  await during();
+  const seconds = (Date.now() - start) / 1000;
+  const after = await Promise.all(cluster.tabs.map(read));
+  for (let i = 0; i < cluster.tabs.length; i++) {
+    const per = (name) => ((1000 * (after[i][name] - before[i][name])) / seconds).toFixed(0).padStart(4);
+    console.log(`  ${label} ${cluster.tabs[i].label}: main thread ms/s: tasks ${per('TaskDuration')} script ${per('ScriptDuration')} style ${per('RecalcStyleDuration')} layout ${per('LayoutDuration')} (${seconds.toFixed(1)} s)`);
+  }
+}
+
 async function measure(cluster, proposer, label) {
   for (const tab of cluster.tabs) await tab.evaluate('window.__hops.events.length = 0, window.__hops.on = true');
   const appends = await proposer.evaluate(`(async () => {
@@ -161,8 +180,9 @@ const hops = {
       for (const tab of cluster.tabs) await tab.evaluate(`document.querySelectorAll(${hide}).forEach((e) => e.style.display = 'none')`);
     }
     await leader.e2e('spacedAppends', 'warm', 50, 5);
-    await measure(cluster, leader, 'leader');
-    await measure(cluster, follower, 'follower');
+    await mainThread(cluster, 'idle', () => new Promise((resolve) => setTimeout(resolve, 3_000)));
+    await mainThread(cluster, 'appends from the leader', () => measure(cluster, leader, 'leader'));
+    await mainThread(cluster, 'appends from a follower', () => measure(cluster, follower, 'follower'));
     return {};
   },
 };
