@@ -59,7 +59,9 @@ use crate::transport::room_url;
 use crate::view::{ClusterView, Command, TimelineEvent, TimelineKind};
 use driver::{Driver, Identity, Input};
 use net::{MeshNet, NetEvent, Network};
-use settings::{VIEW_COST_FACTOR, VIEW_DEFER_MAX_MS, VIEW_EVERY_MS, VIEW_SLOWEST_MS};
+use settings::{
+    SEND_AT_ONCE_AFTER_IDLE_MS, VIEW_COST_FACTOR, VIEW_DEFER_MAX_MS, VIEW_EVERY_MS, VIEW_SLOWEST_MS,
+};
 use storage::identity::{self as claim, Origin};
 use storage::DurableStore;
 use ticker::{now, Ticker};
@@ -148,6 +150,7 @@ impl Runtime {
             deferred: Cell::new(false),
             send_task: RefCell::new(None),
             send_scheduled: Cell::new(false),
+            last_pump: Cell::new(f64::NEG_INFINITY),
             pagehide: RefCell::new(None),
             identity: RefCell::new(None),
         });
@@ -213,6 +216,8 @@ pub(crate) struct Shared {
     /// queued.
     send_task: RefCell<Option<SendTask>>,
     send_scheduled: Cell<bool>,
+    /// When the last input was handled.
+    last_pump: Cell<f64>,
     pagehide: RefCell<Option<EventListener>>,
     /// Answers other tabs asking whether this node id is taken, for as long as we run.
     identity: RefCell<Option<claim::Identity>>,
@@ -227,6 +232,11 @@ impl Shared {
     fn pump(self: &Rc<Self>) {
         let Ok(mut slot) = self.driver.try_borrow_mut() else { return };
         let Some(driver) = slot.as_mut() else { return };
+        // An input that finds the main thread idle for a while is most likely alone: its
+        // messages go at once. One that comes right after another probably has more queued
+        // behind it: its messages wait for them (see `schedule_send`).
+        let started = now();
+        let alone = started - self.last_pump.get() > SEND_AT_ONCE_AFTER_IDLE_MS;
         loop {
             let next = self.inbox.borrow_mut().pop_front();
             let Some(input) = next else { break };
@@ -235,7 +245,12 @@ impl Shared {
         let dirty = driver.dirty;
         let resume = self.deferred.get() && !driver.commit_in_flight();
         let send = driver.send_due();
+        if send && alone && !self.send_scheduled.get() {
+            driver.transmit_outbox();
+        }
+        let send = driver.send_due();
         drop(slot);
+        self.last_pump.set(now());
         if send {
             self.schedule_send();
         }
@@ -254,8 +269,9 @@ impl Shared {
     /// waiting: messages that several queued inputs (a forwarded proposal and an ack, acks from
     /// two followers) produce for one peer leave in one frame. A data channel send costs the
     /// main thread a wake-up of the browser's network thread (0.1-0.5 ms measured after an idle
-    /// gap, e2e/hops.mjs) and the receiver a task, whatever the frame holds; an idle main
-    /// thread runs this task at once.
+    /// gap, e2e/hops.mjs) and the receiver a task, whatever the frame holds. The task itself
+    /// costs a hop through the event loop (0.1-0.2 ms at light load, e2e/hops.mjs), so an
+    /// input that finds the page idle sends at once (`pump`).
     fn schedule_send(self: &Rc<Self>) {
         if self.send_scheduled.replace(true) {
             return;
