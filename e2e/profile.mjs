@@ -48,7 +48,27 @@ function summarize(profile) {
       console.log(`  callers of ${want}: ${ms.toFixed(1)} ms  ${path}`);
     }
   }
+  const inclusive = process.env.PROFILE_INCLUSIVE;
+  const under = new Map();
+  if (inclusive) {
+    // Time under each function whose name matches (self and callees), e.g. which component's
+    // render costs what: PROFILE_INCLUSIVE='FunctionProvider|render|drain'.
+    const parent = new Map();
+    for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+    const pattern = new RegExp(inclusive);
+    for (let i = 0; i < profile.samples.length; i++) {
+      const names = new Set();
+      for (let node = byId.get(profile.samples[i]); node; node = parent.get(node.id)) {
+        const name = node.callFrame.functionName.replace(/::h[0-9a-f]{16}$/, '');
+        if (pattern.test(name)) names.add(name.slice(-110));
+      }
+      for (const name of names) under.set(name, (under.get(name) ?? 0) + (dt[i + 1] ?? 0) / 1000);
+    }
+  }
   const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP);
+  for (const [name, ms] of [...under.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
+    top.push([`under ${name}`, ms]);
+  }
   return { total, idle, top };
 }
 

@@ -2,7 +2,7 @@
 //! message in postcard, a compact no_std serde encoding. The header lets a node tell a stray or
 //! newer-format packet from a message it understands, and say which in its error. Decoding never
 //! panics on arbitrary bytes: every failure is a [`DecodeError`].
-use crate::Message;
+use crate::{Message, MessageBody, NodeId, Term};
 use alloc::vec::Vec;
 use core::fmt;
 use serde::{de::DeserializeOwned, Serialize};
@@ -63,6 +63,29 @@ pub fn encode<A: Serialize>(message: &Message<A>) -> Vec<u8> {
     // Serializing plain data into a growable buffer cannot fail: postcard only reports errors
     // for unsupported serde features (e.g. unknown-length sequences), which our types avoid.
     postcard::to_extend(message, bytes).expect("message types are postcard-serializable")
+}
+
+/// The encoded body of a message, to send to several receivers without encoding it again: a
+/// leader's append carries the same entries to every follower that is equally far behind.
+/// [`encode_with_body`] makes each receiver's message from it.
+///
+/// # Panics
+/// As [`encode`].
+pub fn encode_body<A: Serialize>(body: &MessageBody<A>) -> Vec<u8> {
+    postcard::to_allocvec(body).expect("message types are postcard-serializable")
+}
+
+/// Exactly what [`encode`] gives for `Message { from, to, term, body }`, where `body` is what
+/// [`encode_body`] gave for its body: postcard writes a struct as its fields one after the
+/// other, so the body's bytes follow the header and the three numbers unchanged.
+pub fn encode_with_body(from: NodeId, to: NodeId, term: Term, body: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_LEN + 3 * 10 + body.len());
+    bytes.extend_from_slice(&MAGIC);
+    bytes.push(VERSION);
+    let bytes = postcard::to_extend(&(from, to, term), bytes).expect("integers always encode");
+    let mut bytes = bytes;
+    bytes.extend_from_slice(body);
+    bytes
 }
 
 /// Decodes bytes produced by [`encode`]. Any other input yields an error, never a panic.

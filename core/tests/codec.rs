@@ -1,7 +1,9 @@
 //! The wire format: every message survives a round trip, the header errors say what is wrong,
 //! and no input at all — random bytes, or valid encodings with bytes flipped, cut or appended —
 //! makes `decode` panic (a fuzz-style test with a fixed seed, so failures replay).
-use flotilla_core::codec::{decode, encode, DecodeError, MAGIC, VERSION};
+use flotilla_core::codec::{
+    decode, encode, encode_body, encode_with_body, DecodeError, MAGIC, VERSION,
+};
 use flotilla_core::reducers::kv::KvAction;
 use flotilla_core::reducers::shared_log::Post;
 use flotilla_core::{Entry, EntryPayload, Membership, Message, MessageBody, ReadId, RequestId};
@@ -52,6 +54,17 @@ fn every_body() -> Vec<MessageBody<KvAction>> {
 
 fn messages() -> Vec<Message<KvAction>> {
     every_body().into_iter().map(|body| Message { from: 1, to: 2, term: 7, body }).collect()
+}
+
+#[test]
+fn a_body_encoded_once_makes_the_same_bytes_for_every_receiver() {
+    for body in every_body() {
+        let shared = encode_body(&body);
+        for (from, to, term) in [(1, 2, 7), (1, 3, 7), (u64::MAX, 300, 1 << 40), (0, 0, 0)] {
+            let message = Message { from, to, term, body: body.clone() };
+            assert_eq!(encode_with_body(from, to, term, &shared), encode(&message));
+        }
+    }
 }
 
 #[test]

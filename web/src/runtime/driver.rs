@@ -172,6 +172,8 @@ pub struct Driver {
     next_membership: f64,
     /// Outgoing messages of the current batch, held until the store is flushed.
     outbox: Vec<RaftMessage>,
+    /// The append bodies of the current batch, encoded once for all followers.
+    bodies: wire::Bodies,
     /// Something visible changed since the last view.
     pub dirty: bool,
 }
@@ -241,6 +243,7 @@ impl Driver {
             next_gossip: at,
             next_membership: at,
             outbox: Vec::new(),
+            bodies: wire::Bodies::default(),
             dirty: true,
         };
         driver.publish_telemetry();
@@ -471,15 +474,46 @@ impl Driver {
             };
             self.obs.event(at, TimelineKind::Snapshot, text);
         }
-        // One frame per peer (see `wire`): a stable sort keeps each peer's messages in order.
+        // The messages wait in the outbox for `transmit_outbox`, which the runtime runs in a
+        // task of its own once the inputs already queued have been handled (see `SendTask`).
+        self.after_step(at);
+    }
+
+    /// Whether messages wait for [`transmit_outbox`](Self::transmit_outbox).
+    pub fn send_due(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// Transmits what the node sent since the last call, all of it persisted already: one frame
+    /// per peer (see `wire`), whatever number of inputs produced them. A stable sort keeps each
+    /// peer's messages in order.
+    pub fn transmit_outbox(&mut self) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let at = now();
         let mut outbox = std::mem::take(&mut self.outbox);
         outbox.sort_by_key(|message| message.to);
         for messages in outbox.chunk_by(|a, b| a.to == b.to) {
             self.transmit(at, messages);
         }
+        self.bodies.clear();
         outbox.clear();
         self.outbox = outbox;
-        self.after_step(at);
+    }
+
+    /// Whether a commit someone waits for depends on this tab right now: its own proposals are
+    /// in flight or queued, or it leads and holds entries not yet committed. A view rendered
+    /// now would hold the main thread (tens of milliseconds of Yew, style, layout and paint)
+    /// between a message and its answer, so views wait for such work to finish (see
+    /// `Shared::render`). A follower's ack is sent by the time its input returns: it is on
+    /// nobody's path after that.
+    pub fn commit_in_flight(&self) -> bool {
+        if !self.mine.is_empty() || !self.queued.is_empty() {
+            return true;
+        }
+        let status = self.node.status();
+        status.role == Role::Leader && status.commit < status.last_index
     }
 
     /// Keeps the election timer of the view current, and arms the ticker.
@@ -640,7 +674,7 @@ impl Driver {
             self.stats.dropped_frames += 1;
             return;
         };
-        for frame in wire::frames(messages) {
+        for frame in wire::frames(messages, &mut self.bodies) {
             self.send_frame(link, &frame);
         }
     }
@@ -856,6 +890,7 @@ impl Driver {
     }
 
     fn page_hide(&mut self) {
+        self.transmit_outbox();
         self.write_lazy_hard_state();
         self.gossip.depart();
         let bye = wire::bye();

@@ -63,6 +63,11 @@ pub const DEAD_AFTER_MS: u64 = 10_000;
 /// indexes) is at most this stale in the cluster-wide table.
 pub const GOSSIP_EVERY_MS: u64 = 200;
 
+/// An input that comes this long after the last one sends its messages at once; one that comes
+/// sooner (inputs queued back to back, under load) leaves them for a task behind the queued
+/// inputs, so that theirs join them in one frame per peer (see `Shared::schedule_send`).
+pub const SEND_AT_ONCE_AFTER_IDLE_MS: f64 = 1.0;
+
 /// A tab alone in its room waits this long before founding a cluster. After a signal server
 /// restart the room looks empty until the tabs of the running cluster reconnect (within the
 /// signaling client's largest reconnection delay, 1.5 s, see `transport::backoff`); a tab
@@ -103,6 +108,12 @@ pub const VIEW_EVERY_MS: f64 = 33.0;
 /// render (a trace showed them at twice Yew's time), so the eighth is the real one.
 pub const VIEW_COST_FACTOR: f64 = 8.0;
 pub const VIEW_SLOWEST_MS: f64 = 500.0;
+/// A view that falls due while a commit depends on this tab (`Driver::commit_in_flight`) waits
+/// until that work is done, up to this long after the last view: a view costs tens of
+/// milliseconds of main thread, and rendered between an append and its ack it adds all of it
+/// to that commit (measured: most commits above 20 ms at light load waited for a view). Under
+/// continuous load (a closed loop, a burst) views come this often.
+pub const VIEW_DEFER_MAX_MS: f64 = 1_000.0;
 
 /// A peer not heard from for this long is drawn greyed.
 pub const UNREACHABLE_AFTER_MS: f64 = 2_000.0;

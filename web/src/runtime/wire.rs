@@ -27,7 +27,7 @@ use std::fmt;
 use flotilla_core::codec::{self, DecodeError};
 use flotilla_core::gossip;
 use flotilla_core::reducers::shared_log::Post;
-use flotilla_core::Message;
+use flotilla_core::{LogIndex, Message, MessageBody, NodeId, Term};
 
 const GOSSIP: u8 = 1;
 const BYE: u8 = 2;
@@ -88,12 +88,12 @@ impl fmt::Display for WireError {
 /// batch of at most [`PART_BYTES`] (or a lone message, which may be bigger and then travels in
 /// parts). Capping batches keeps each frame's work at the receiver short: a burst arrives as
 /// a series of tasks between which timers and heartbeats still run.
-pub fn frames(messages: &[RaftMessage]) -> Vec<Vec<u8>> {
+pub fn frames(messages: &[RaftMessage], bodies: &mut Bodies) -> Vec<Vec<u8>> {
     let mut frames = Vec::new();
     let mut group: Vec<Vec<u8>> = Vec::new();
     let mut group_bytes = 1;
     for message in messages {
-        let bytes = codec::encode(message);
+        let bytes = bodies.encode(message);
         let cost = bytes.len() + 4;
         if !group.is_empty() && group_bytes + cost > PART_BYTES {
             frames.push(pack(std::mem::take(&mut group)));
@@ -106,6 +106,44 @@ pub fn frames(messages: &[RaftMessage]) -> Vec<Vec<u8>> {
         frames.push(pack(group));
     }
     frames
+}
+
+/// The bodies of the appends of one batch of node outputs, encoded once for every follower
+/// they go to: a leader sends the same entries to each follower that is as far behind as the
+/// others (at light load and in a burst, all of them), and encoding them is most of the cost
+/// of sending them. Clear it after each batch.
+#[derive(Default)]
+pub struct Bodies {
+    appends: Vec<(AppendKey, Vec<u8>)>,
+}
+
+/// What identifies an append's body within one batch: the leader and its term, the entry it
+/// follows, its commit index, and its last entry. A leader never rewrites its own log, so two
+/// appends of one term that follow the same entry and end at the same one carry the same
+/// entries (Raft's log matching).
+type AppendKey = (NodeId, Term, LogIndex, Term, LogIndex, LogIndex, Term);
+
+impl Bodies {
+    fn encode(&mut self, message: &RaftMessage) -> Vec<u8> {
+        let MessageBody::Append { prev_index, prev_term, commit, entries } = &message.body else {
+            return codec::encode(message);
+        };
+        let Some(last) = entries.last() else { return codec::encode(message) };
+        let key =
+            (message.from, message.term, *prev_index, *prev_term, *commit, last.index, last.term);
+        let at = match self.appends.iter().position(|(known, _)| *known == key) {
+            Some(at) => at,
+            None => {
+                self.appends.push((key, codec::encode_body(&message.body)));
+                self.appends.len() - 1
+            }
+        };
+        codec::encode_with_body(message.from, message.to, message.term, &self.appends[at].1)
+    }
+
+    pub fn clear(&mut self) {
+        self.appends.clear();
+    }
 }
 
 /// A lone message as itself, several as a batch.
@@ -230,7 +268,8 @@ pub fn decode(frame: &[u8]) -> Result<Frame, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flotilla_core::MessageBody;
+    use flotilla_core::reducers::shared_log::Post;
+    use flotilla_core::{Entry, EntryPayload, RequestId};
 
     #[test]
     fn big_frames_travel_in_parts_and_come_back_whole() {
@@ -258,7 +297,7 @@ mod tests {
             body: MessageBody::AppendAccepted { match_index: 9 },
         };
         let many: Vec<RaftMessage> = (0..20_000).map(heartbeat).collect();
-        let frames = frames(&many);
+        let frames = frames(&many, &mut Bodies::default());
         assert!(frames.len() > 1 && frames.iter().all(|f| f.len() <= PART_BYTES));
         let mut terms = Vec::new();
         for frame in &frames {
@@ -268,6 +307,37 @@ mod tests {
             }
         }
         assert_eq!(terms, (0..20_000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn followers_get_the_same_append_encoded_once() {
+        let entries: Vec<Entry<Post>> = (5..8)
+            .map(|index| Entry {
+                term: 2,
+                index,
+                payload: EntryPayload::Action {
+                    request: RequestId { client: 1, seq: index },
+                    action: Post { author: "a".into(), text: format!("post {index}"), at: index },
+                },
+            })
+            .collect();
+        let append = |to, commit| RaftMessage {
+            from: 1,
+            to,
+            term: 2,
+            body: MessageBody::Append {
+                prev_index: 4,
+                prev_term: 1,
+                commit,
+                entries: entries.clone(),
+            },
+        };
+        let mut bodies = Bodies::default();
+        for message in [append(2, 4), append(3, 4), append(3, 5)] {
+            let frames = frames(std::slice::from_ref(&message), &mut bodies);
+            assert_eq!(frames, [codec::encode(&message)]);
+        }
+        assert_eq!(bodies.appends.len(), 2);
     }
 
     #[test]
@@ -283,14 +353,16 @@ mod tests {
         assert!(matches!(decode(&gossip(&digest)), Ok(Frame::Gossip(m)) if m == digest));
         assert!(matches!(decode(&bye()), Ok(Frame::Bye)));
         let two = [message.clone(), RaftMessage { term: 4, ..message.clone() }];
-        let frames = frames(&two);
+        let frames = frames(&two, &mut Bodies::default());
         assert!(
             matches!(&frames[..], [one] if matches!(decode(one), Ok(Frame::Batch(m)) if m == two))
         );
         let mut cut = frames[0].clone();
         cut.pop();
         assert!(decode(&cut).is_err());
-        assert!(matches!(decode(&super::frames(&two[..1])[0]), Ok(Frame::Raft(m)) if m == message));
+        assert!(
+            matches!(decode(&super::frames(&two[..1], &mut Bodies::default())[0]), Ok(Frame::Raft(m)) if m == message)
+        );
         for garbage in
             [&[][..], &[9], &[GOSSIP, 0xff, 0xff], &[b'F', b'L', 99], &[BYE, 0], &[BATCH, 9, 1]]
         {

@@ -214,10 +214,19 @@ impl DurableStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let frames = entries
-            .iter()
-            .map(|entry| postcard::to_allocvec(entry).map_err(StoreError::Encode))
-            .collect::<Result<Vec<_>, _>>()?;
+        // Every entry encoded into one buffer (not a Vec each: a burst appends thousands), all
+        // before anything changes, so that an encoding error leaves the store as it was.
+        let mut encoded = Vec::with_capacity(entries.len() * 48);
+        let mut ends = Vec::with_capacity(entries.len());
+        for entry in entries {
+            encoded = postcard::to_extend(entry, encoded).map_err(StoreError::Encode)?;
+            ends.push(encoded.len());
+        }
+        let frames = ends.iter().scan(0, |start, &end| {
+            let frame = &encoded[*start..end];
+            *start = end;
+            Some(frame)
+        });
         let contiguous = !self.meta.starts.is_empty()
             && first_index >= self.meta.first
             && first_index <= self.tail.end();
@@ -247,7 +256,7 @@ impl DurableStore {
                 self.pending.insert(segment_name(sealed.start), sealed.bytes);
                 self.meta.starts.push(self.tail.start);
             }
-            self.tail.push(&frame);
+            self.tail.push(frame);
         }
         self.tail_dirty = true;
         Ok(())
