@@ -17,8 +17,8 @@
 //! A tab alone in its room for `BOOTSTRAP_ALONE_MS`, or the lowest id among tabs that all said
 //! (by gossip) they are in no cluster, bootstraps; any other tab asks to join through a member
 //! it is linked to. The leader runs the core's policy: linked tabs outside the configuration
-//! are admitted, learners promoted once caught up, tabs that closed (goodbye frame or channel
-//! closed) removed at once, silent ones after `dead_after`. A tab that reloads is removed and comes back as a learner
+//! are admitted, learners promoted once caught up, tabs that closed (a goodbye frame, or the
+//! signal server saying they left the room) removed at once, silent ones after `dead_after`. A tab that reloads is removed and comes back as a learner
 //! with its own log, so no configuration ever waits for a tab that may not return.
 //!
 //! # Failure hints
@@ -133,7 +133,7 @@ pub struct Driver {
     pub snapshot_index: LogIndex,
     snapshot_written: Option<LogIndex>,
     snapshot_installed: bool,
-    /// Nodes whose tab closed (goodbye, or channel closed), until they are removed or return.
+    /// Nodes whose tab closed (goodbye, or gone from the room), until they are removed or return.
     departed: VecSet<NodeId>,
     pub(super) store: DurableStore,
     pub gossip: Gossip,
@@ -878,7 +878,7 @@ impl Driver {
         self.node.campaign(at as u64);
     }
 
-    /// A tab closed (its goodbye, or its channel closed): remove it from the configuration at
+    /// A tab closed (its goodbye, or it left the room): remove it from the configuration at
     /// once rather than after `dead_after`.
     fn departed(&mut self, at: f64, node: NodeId) {
         self.heard.remove(&node);

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use flotilla_core::NodeId;
 
 use crate::transport::{
-    CloseReason, DownReason, Mesh, MeshError, MeshEvent, PeerKey, SendError, SignalingState,
+    DownReason, Mesh, MeshError, MeshEvent, PeerKey, SendError, SignalingState,
 };
 
 use super::TabMeta;
@@ -112,12 +112,12 @@ impl MeshNet {
                 }
                 MeshEvent::PeerDown { peer, reason } => {
                     let link = table.borrow_mut().link(peer);
-                    // A channel closed by the other side is a tab closing or reloading; a failed
-                    // or timed-out connection may come back, and a replaced one is coming back.
-                    let departed = matches!(
-                        reason,
-                        DownReason::Left | DownReason::Closed(CloseReason::ChannelClosed)
-                    );
+                    // Only a tab that left the room (the server's `peer_left`) has departed here;
+                    // a closing tab also says goodbye on its channels (the driver's `Bye`). A
+                    // channel closed by the other side proves less: its tab may live on with a
+                    // link that failed there and is being replaced, and counting that as a
+                    // departure removed a live member from the cluster at once.
+                    let departed = reason == DownReason::Left;
                     if reason == DownReason::Left {
                         table.borrow_mut().forget(peer);
                     }
