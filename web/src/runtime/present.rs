@@ -221,7 +221,7 @@ impl Driver {
             status: EntryStatus::Committed,
         });
         let pending = self.mine.len().saturating_sub(SHARED_LOG_ROWS);
-        let provisional = self.mine.values().skip(pending).map(|mine| SharedEntryView {
+        let provisional = self.mine.iter().skip(pending).map(|(_, mine)| SharedEntryView {
             index: None,
             author: mine.post.author.clone(),
             author_colour: self.id.colour.clone(),

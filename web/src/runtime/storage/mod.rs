@@ -40,9 +40,11 @@ use flotilla_core::VecMap;
 use std::fmt;
 
 use flotilla_core::{DurableState, Entry, LogIndex, NodeId, Persist, Term};
+use js_sys::JsString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Storage;
 
 pub mod identity;
@@ -85,6 +87,21 @@ impl fmt::Display for StoreError {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's `TextDecoder`, for UTF-16LE: it builds a value's string straight from
+    /// [`text::encode`]'s bytes (see there why not from a Rust `String`).
+    type Utf16Decoder;
+    #[wasm_bindgen(constructor, js_class = "TextDecoder")]
+    fn new(label: &str) -> Utf16Decoder;
+    #[wasm_bindgen(method, js_class = "TextDecoder")]
+    fn decode(this: &Utf16Decoder, utf16le: &[u8]) -> JsString;
+    /// A `Storage`, for `setItem` with a value already in JavaScript.
+    type StorageJs;
+    #[wasm_bindgen(method, catch, js_name = setItem)]
+    fn set_item(this: &StorageJs, key: &str, value: &JsString) -> Result<(), JsValue>;
+}
+
 /// The hard state as stored under `hard`.
 #[derive(Serialize, Deserialize)]
 struct HardState {
@@ -97,6 +114,8 @@ struct HardState {
 /// does not depend on the core's types: whatever they are, they are serde values.
 pub struct DurableStore {
     storage: Storage,
+    /// Turns [`text::encode`]'s bytes into the strings stored.
+    utf16: Utf16Decoder,
     prefix: String,
     /// The log index as of the last change, and as last written.
     meta: LogMeta,
@@ -117,6 +136,7 @@ impl DurableStore {
         let storage = session_storage()?;
         let mut store = Self {
             storage,
+            utf16: Utf16Decoder::new("utf-16le"),
             prefix: prefix.to_owned(),
             meta: LogMeta::default(),
             stored_meta: LogMeta::default(),
@@ -413,9 +433,9 @@ impl DurableStore {
     }
 
     fn write(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        self.storage
-            .set_item(&self.key(name), &text::encode(bytes))
-            .map_err(|_| StoreError::WriteFailed)
+        let value = self.utf16.decode(&text::encode(bytes));
+        let storage: &StorageJs = self.storage.unchecked_ref();
+        storage.set_item(&self.key(name), &value).map_err(|_| StoreError::WriteFailed)
     }
 
     fn key(&self, name: &str) -> String {
