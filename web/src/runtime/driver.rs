@@ -1061,8 +1061,13 @@ impl Driver {
             return;
         }
         let lowest = room.iter().all(|&node| node > me);
+        // Linked, not just known: gossip travels through third tabs, so an unlinked tab's "in no
+        // cluster" may be stale. Two tabs opened together once both founded a cluster that way
+        // (one had not seen the other in the room yet, the other believed a relayed "no").
         let outsiders = room.iter().all(|&node| {
-            self.gossip.get(node, &Key::Custom(MEMBER_KEY.to_owned())) == Some(&Value::Bool(false))
+            self.by_node.contains_key(&node)
+                && self.gossip.get(node, &Key::Custom(MEMBER_KEY.to_owned()))
+                    == Some(&Value::Bool(false))
         });
         if lowest && outsiders {
             let config = self.timings.config(me);
