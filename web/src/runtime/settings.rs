@@ -83,8 +83,12 @@ pub const MEMBERSHIP_EVERY_MS: u64 = 100;
 /// per follower per batch); frames above the data channel's limit are split by `wire`.
 pub const MAX_ENTRIES_PER_APPEND: usize = 512;
 /// Appends proposed per task: a bigger burst continues at the next tick (right away), so
-/// that timers and heartbeats run between slices.
-pub const PROPOSE_SLICE: usize = 4_096;
+/// that timers, heartbeats and the followers' acknowledgements run between slices. A slice is
+/// proposed, written and sent in one task; 4,096 made that task last 140 ms on a loaded
+/// machine, which with a view rendered just before it left followers without a word from the
+/// leader past the 300 ms election timeout (e2e/profile.mjs, PROFILE_TRACE_BURST). Smaller
+/// slices also let followers start on the first entries sooner.
+pub const PROPOSE_SLICE: usize = 1_024;
 /// Appends in flight per follower: enough to keep a loopback link busy during a burst.
 pub const MAX_INFLIGHT_APPENDS: usize = 64;
 /// Compact the log once this many entries were applied since the last snapshot. A snapshot
