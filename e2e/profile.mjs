@@ -201,8 +201,10 @@ const profile = {
     }
     if (process.env.PROFILE_TRACE_BURST) {
       // Where a burst's main thread goes at the leader, by trace event, and its longest tasks.
+      // PROFILE_TRACE_TAB=follower traces a follower instead.
+      const traced = process.env.PROFILE_TRACE_TAB === 'follower' ? follower : leader;
       for (let i = 0; i < Number(process.env.PROFILE_TRACE_BURST); i++) {
-        await traceLoop(leader, async () => {
+        await traceLoop(traced, async () => {
           const r = await leader.e2e('timedBurst', 10_000);
           console.log(`traced burst: ${r.committed} in ${r.ms.toFixed(0)} ms, ${r.failed} failed`);
         });

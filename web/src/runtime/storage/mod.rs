@@ -17,7 +17,8 @@
 //! | `log/{start}`    | one log segment: consecutive entries from index `start`      |
 //!
 //! Values are postcard bytes in the compact [`text`] encoding. Entries are stored in segments of
-//! about [`SEGMENT_BYTES`], so an append rewrites only the last segment, never the whole log;
+//! about [`SEGMENT_BYTES`], so an append rewrites only the last segment, never the whole log
+//! (a burst's big batch fills segments of up to [`BATCH_SEGMENT_BYTES`], written once each);
 //! truncating a conflicting suffix rewrites one segment and deletes the ones after it;
 //! compaction (a snapshot) deletes whole segments below it.
 //!
