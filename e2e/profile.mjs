@@ -136,6 +136,13 @@ async function traceLoop(tab, during) {
   for (const [name, { ms, n }] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, TOP)) {
     console.log(`  ${ms.toFixed(1).padStart(8)} ms ${String(n).padStart(6)}  ${name}`);
   }
+  // The longest tasks: what holds the main thread (and so heartbeats) the longest at a time.
+  const tasks = events
+    .filter((e) => e.pid === main?.pid && e.tid === main?.tid && e.ph === 'X')
+    .filter((e) => e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask')
+    .sort((a, b) => (b.dur ?? 0) - (a.dur ?? 0));
+  const longest = tasks.slice(0, 8).map((e) => ((e.dur ?? 0) / 1000).toFixed(1));
+  console.log(`  longest of ${tasks.length} tasks (ms): ${longest.join(' ')}`);
 }
 
 /// Where a join's time goes: the new tab's timeline on its own clock (ms since its navigation
@@ -185,10 +192,22 @@ const profile = {
       }
       const r = await leader.e2e('timedBurst', 10_000);
       console.log(`burst: ${r.committed} in ${r.ms.toFixed(0)} ms = ${Math.round(r.committed / (r.ms / 1000))} entries/s`);
+      if (r.failed) console.log(`burst: ${r.failed} failed: ${r.firstError}`);
       for (const tab of cluster.tabs) {
         const { total, idle, top } = summarize((await tab.send('Profiler.stop')).profile);
         console.log(`--- ${tab.label}${tab === leader ? ' (leader)' : ''}: busy ${(total - idle).toFixed(0)} of ${total.toFixed(0)} ms`);
         for (const [name, ms] of top) console.log(`  ${ms.toFixed(1).padStart(8)} ms  ${name}`);
+      }
+    }
+    if (process.env.PROFILE_TRACE_BURST) {
+      // Where a burst's main thread goes at the leader, by trace event, and its longest tasks.
+      // PROFILE_TRACE_TAB=follower traces a follower instead.
+      const traced = process.env.PROFILE_TRACE_TAB === 'follower' ? follower : leader;
+      for (let i = 0; i < Number(process.env.PROFILE_TRACE_BURST); i++) {
+        await traceLoop(traced, async () => {
+          const r = await leader.e2e('timedBurst', 10_000);
+          console.log(`traced burst: ${r.committed} in ${r.ms.toFixed(0)} ms, ${r.failed} failed`);
+        });
       }
     }
     if (process.env.PROFILE_TRACE) {

@@ -78,7 +78,10 @@ fn state_survives_a_reload() {
 fn a_snapshot_compacts_the_log_and_both_survive_a_reload() {
     let prefix = "test/snapshot/";
     let mut store = fresh(prefix);
-    store.append(1, &entries(1, 1..=400)).expect("append");
+    // Small batches, as at light load: segments of about `SEGMENT_BYTES` each.
+    for first in (1..=400).step_by(10) {
+        store.append(first, &entries(1, first..=first + 9)).expect("append");
+    }
     store.flush().expect("flush");
     let before = segment_keys(prefix);
     store.set_snapshot(300, &("state up to 300".to_owned(), 300u64)).expect("snapshot");
@@ -100,6 +103,21 @@ fn a_snapshot_compacts_the_log_and_both_survive_a_reload() {
     reloaded.flush().expect("flush");
     let reloaded = DurableStore::open(prefix).expect("reopen");
     assert_eq!(reloaded.entries::<Entry>().expect("read"), (501, entries(3, 501..=503)));
+}
+
+#[wasm_bindgen_test]
+fn a_burst_is_written_in_a_few_big_segments_and_survives_a_reload() {
+    let prefix = "test/burst/";
+    let mut store = fresh(prefix);
+    // About 130 KB of entries in one batch: 65 segments of 2 KB, or 5 of up to 32 KB.
+    store.append(1, &entries(1, 1..=2_000)).expect("append");
+    store.flush().expect("flush");
+    assert!(segment_keys(prefix) <= 6, "{} segments for one batch", segment_keys(prefix));
+    // The tail left behind is small: appends after the burst go on from it.
+    store.append(2_001, &entries(1, 2_001..=2_002)).expect("append");
+    store.flush().expect("flush");
+    let reloaded = DurableStore::open(prefix).expect("reopen");
+    assert_eq!(reloaded.entries::<Entry>().expect("read"), (1, entries(1, 1..=2_002)));
 }
 
 #[wasm_bindgen_test]

@@ -60,7 +60,8 @@ use crate::view::{ClusterView, Command, TimelineEvent, TimelineKind};
 use driver::{Driver, Identity, Input};
 use net::{MeshNet, NetEvent, Network};
 use settings::{
-    SEND_AT_ONCE_AFTER_IDLE_MS, VIEW_COST_FACTOR, VIEW_DEFER_MAX_MS, VIEW_EVERY_MS, VIEW_SLOWEST_MS,
+    SEND_AT_ONCE_AFTER_IDLE_MS, VIEW_AFTER_COMMIT_MS, VIEW_COST_FACTOR, VIEW_DEFER_MAX_MS,
+    VIEW_EVERY_MS, VIEW_SLOWEST_MS,
 };
 use storage::identity::{self as claim, Origin};
 use storage::DurableStore;
@@ -255,12 +256,14 @@ impl Shared {
             self.schedule_send();
         }
         if resume {
-            // The commit a view waited for is done: render now rather than at the deadline.
+            // The commit a view waited for is done: render soon rather than at the deadline,
+            // but not at once. Bursts and closed loops come back to back: the next one's first
+            // input usually arrives within `VIEW_AFTER_COMMIT_MS`, and the view then waits
+            // for it too (up to `VIEW_DEFER_MAX_MS`) instead of holding the main thread for
+            // tens of milliseconds just as it starts (see `VIEW_AFTER_COMMIT_MS`).
             self.deferred.set(false);
-            self.frame_timer.borrow_mut().take();
-            self.frame_pending.set(false);
-        }
-        if dirty || resume {
+            self.frame_after(VIEW_AFTER_COMMIT_MS);
+        } else if dirty {
             self.request_frame();
         }
     }
@@ -309,18 +312,25 @@ impl Shared {
         }
         let wait = self.last_view.get() + self.view_every() - now();
         if wait > 1.0 {
-            let weak = Rc::downgrade(self);
-            let timer = Timeout::new(wait.ceil() as u32, move || {
-                if let Some(shared) = weak.upgrade() {
-                    shared.frame_pending.set(false);
-                    shared.animation_frame();
-                }
-            });
-            *self.frame_timer.borrow_mut() = Some(timer);
-            return;
+            return self.frame_after(wait);
         }
         self.frame_pending.set(false);
         self.animation_frame();
+    }
+
+    /// Asks for an animation frame after `wait` ms, replacing any frame timer armed before (a
+    /// view that waits for a commit is no longer deferred once it fires).
+    fn frame_after(self: &Rc<Self>, wait: f64) {
+        self.frame_pending.set(true);
+        let weak = Rc::downgrade(self);
+        let timer = Timeout::new(wait.ceil() as u32, move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.deferred.set(false);
+                shared.frame_pending.set(false);
+                shared.animation_frame();
+            }
+        });
+        *self.frame_timer.borrow_mut() = Some(timer);
     }
 
     /// How long after a view the next may come (see `VIEW_COST_FACTOR`).
@@ -363,17 +373,7 @@ impl Shared {
             if !overdue && driver.commit_in_flight() {
                 // Wait for the commit (`pump` asks again when it is done), or until overdue.
                 self.deferred.set(true);
-                self.frame_pending.set(true);
-                let weak = Rc::downgrade(self);
-                let wait = self.last_view.get() + VIEW_DEFER_MAX_MS - at;
-                let timer = Timeout::new(wait.ceil() as u32, move || {
-                    if let Some(shared) = weak.upgrade() {
-                        shared.deferred.set(false);
-                        shared.frame_pending.set(false);
-                        shared.animation_frame();
-                    }
-                });
-                *self.frame_timer.borrow_mut() = Some(timer);
+                self.frame_after(self.last_view.get() + VIEW_DEFER_MAX_MS - at);
                 return;
             }
             self.deferred.set(false);

@@ -83,8 +83,12 @@ pub const MEMBERSHIP_EVERY_MS: u64 = 100;
 /// per follower per batch); frames above the data channel's limit are split by `wire`.
 pub const MAX_ENTRIES_PER_APPEND: usize = 512;
 /// Appends proposed per task: a bigger burst continues at the next tick (right away), so
-/// that timers and heartbeats run between slices.
-pub const PROPOSE_SLICE: usize = 4_096;
+/// that timers, heartbeats and the followers' acknowledgements run between slices. A slice is
+/// proposed, written and sent in one task; 4,096 made that task last 140 ms on a loaded
+/// machine, which with a view rendered just before it left followers without a word from the
+/// leader past the 300 ms election timeout (e2e/profile.mjs, PROFILE_TRACE_BURST). Each slice
+/// waits for a tick (a round trip through the ticker's Worker), so not much smaller.
+pub const PROPOSE_SLICE: usize = 2_048;
 /// Appends in flight per follower: enough to keep a loopback link busy during a burst.
 pub const MAX_INFLIGHT_APPENDS: usize = 64;
 /// Compact the log once this many entries were applied since the last snapshot. A snapshot
@@ -115,6 +119,12 @@ pub const VIEW_SLOWEST_MS: f64 = 500.0;
 /// to that commit (measured: most commits above 20 ms at light load waited for a view). Under
 /// continuous load (a closed loop, a burst) views come this often.
 pub const VIEW_DEFER_MAX_MS: f64 = 1_000.0;
+/// A view that waited for a commit comes this long after it, not at once: the next burst or
+/// write of a loop that goes on arrives sooner (the e2e harness's next burst, a few ms), and the
+/// view waits for it as well. Rendered at once, it was the leader's longest task (150-260 ms
+/// with the machine loaded) right as the next burst began, and with that burst's first slice
+/// it left followers without a word from the leader past the 300 ms election timeout.
+pub const VIEW_AFTER_COMMIT_MS: f64 = 30.0;
 
 /// A peer not heard from for this long is drawn greyed.
 pub const UNREACHABLE_AFTER_MS: f64 = 2_000.0;

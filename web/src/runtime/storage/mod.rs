@@ -17,7 +17,8 @@
 //! | `log/{start}`    | one log segment: consecutive entries from index `start`      |
 //!
 //! Values are postcard bytes in the compact [`text`] encoding. Entries are stored in segments of
-//! about [`SEGMENT_BYTES`], so an append rewrites only the last segment, never the whole log;
+//! about [`SEGMENT_BYTES`], so an append rewrites only the last segment, never the whole log
+//! (a burst's big batch fills segments of up to [`BATCH_SEGMENT_BYTES`], written once each);
 //! truncating a conflicting suffix rewrites one segment and deletes the ones after it;
 //! compaction (a snapshot) deletes whole segments below it.
 //!
@@ -54,6 +55,11 @@ pub mod text;
 /// rewriting it on every flush costs little more than the fixed cost of a write; large enough
 /// that a long log is hundreds of keys, not tens of thousands.
 pub const SEGMENT_BYTES: usize = 2048;
+/// A segment that one append fills from empty is written whole once, never rewritten, so it
+/// may hold this much: a burst's batch of thousands of entries is a few writes, not a hundred
+/// (each `setItem` costs ~20 µs before its characters are even copied). The tail it leaves
+/// is its last entry alone, so later appends still rewrite a small segment.
+pub const BATCH_SEGMENT_BYTES: usize = 16 * SEGMENT_BYTES;
 
 /// Which entries the `log` key says are stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,6 +263,9 @@ impl DurableStore {
             let start = self.meta.starts[keep - 1];
             if start != self.tail.start {
                 self.tail = self.load_segment(start)?;
+                // The tail owns that segment now: a sealed copy still waiting to be written
+                // is stale, and written after the tail it would undo the truncation.
+                self.pending.remove(&segment_name(start));
             }
             self.forget_segments(removed);
             self.tail.truncate(first_index);
@@ -269,17 +278,34 @@ impl DurableStore {
         if self.meta.starts.is_empty() {
             self.meta.starts.push(first_index);
         }
+        // Whether the tail holds only entries of this append (see `BATCH_SEGMENT_BYTES`).
+        let mut filled_here = self.tail.is_empty();
         for frame in frames {
-            if !self.tail.is_empty() && self.tail.bytes.len() + frame.len() > SEGMENT_BYTES {
-                let next = Segment::starting_at(self.tail.end());
-                let sealed = std::mem::replace(&mut self.tail, next);
-                self.pending.insert(segment_name(sealed.start), sealed.bytes);
-                self.meta.starts.push(self.tail.start);
+            let limit = if filled_here { BATCH_SEGMENT_BYTES } else { SEGMENT_BYTES };
+            if !self.tail.is_empty() && self.tail.bytes.len() + frame.len() > limit {
+                self.seal_tail(self.tail.end());
+                filled_here = true;
             }
             self.tail.push(frame);
         }
+        if self.tail.bytes.len() > SEGMENT_BYTES && self.tail.offsets.len() > 1 {
+            // Keep only the last entry in the tail, which the next append rewrites.
+            self.seal_tail(self.tail.end() - 1);
+        }
         self.tail_dirty = true;
         Ok(())
+    }
+
+    /// Seals the tail's entries below `split` into a segment to write, and makes the rest (at
+    /// and after `split`) the new tail.
+    fn seal_tail(&mut self, split: u64) {
+        let mut sealed = std::mem::replace(&mut self.tail, Segment::starting_at(split));
+        for (_, frame) in sealed.frames().skip((split - sealed.start) as usize) {
+            self.tail.push(frame);
+        }
+        sealed.truncate(split);
+        self.pending.insert(segment_name(sealed.start), sealed.bytes);
+        self.meta.starts.push(split);
     }
 
     /// Records one of the core's durable writes (in memory until [`flush`](Self::flush)).

@@ -15,25 +15,47 @@ const MASK: u32 = (1 << BITS) - 1;
 /// `ceil(8 * len / 15) + 1` characters, two bytes each. Not a Rust `String`: handing that to
 /// JavaScript re-decodes it from UTF-8, three bytes a character: in a burst, half as much time
 /// as the `setItem` calls themselves.
+///
+/// Every whole 15 bytes (120 bits) are exactly 8 characters, cut from two 64-bit words at once:
+/// a burst stores every entry at every tab, and a bit loop with a push per character cost as
+/// much again as the `setItem` calls (measured natively: 5-10 ns a byte, 1.5 this way).
 pub fn encode(bytes: &[u8]) -> Vec<u8> {
     let total_bits = bytes.len() * 8;
     let digits = total_bits.div_ceil(BITS as usize);
     let padding = (digits * BITS as usize - total_bits) as u32;
     let mut out = Vec::with_capacity((digits + 1) * 2);
-    push(&mut out, padding);
+    out.extend_from_slice(&char_of(padding));
+    let mut groups = bytes.chunks_exact(15);
+    for group in &mut groups {
+        let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14] =
+            group.try_into().unwrap_or([0; 15]);
+        let high = u64::from_be_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
+        let low = u64::from_be_bytes([0, b8, b9, b10, b11, b12, b13, b14]);
+        let chars = [
+            char_of((high >> 49) as u32),
+            char_of((high >> 34) as u32),
+            char_of((high >> 19) as u32),
+            char_of((high >> 4) as u32),
+            char_of(((high << 11) | (low >> 45)) as u32),
+            char_of((low >> 30) as u32),
+            char_of((low >> 15) as u32),
+            char_of(low as u32),
+        ];
+        out.extend_from_slice(chars.as_flattened());
+    }
     let mut acc: u32 = 0;
     let mut held = 0;
-    for &byte in bytes {
+    for &byte in groups.remainder() {
         acc = (acc << 8) | u32::from(byte);
         held += 8;
         if held >= BITS {
             held -= BITS;
-            push(&mut out, (acc >> held) & MASK);
+            out.extend_from_slice(&char_of(acc >> held));
             acc &= (1 << held) - 1;
         }
     }
     if held > 0 {
-        push(&mut out, (acc << (BITS - held)) & MASK);
+        out.extend_from_slice(&char_of(acc << (BITS - held)));
     }
     out
 }
@@ -67,9 +89,9 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Appends the character for `value` (at most 15 bits: U+3000..=U+AFFF) in UTF-16LE.
-fn push(out: &mut Vec<u8>, value: u32) {
-    out.extend_from_slice(&((BASE + (value & MASK)) as u16).to_le_bytes());
+/// The character for the low 15 bits of `value` (U+3000..=U+AFFF), in UTF-16LE.
+fn char_of(value: u32) -> [u8; 2] {
+    ((BASE + (value & MASK)) as u16).to_le_bytes()
 }
 
 fn value(c: char) -> Option<u32> {
@@ -88,7 +110,7 @@ mod tests {
 
     #[test]
     fn round_trips_every_length() {
-        for len in 0..64usize {
+        for len in 0..100usize {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
             let text = text(&encode(&bytes));
             assert_eq!(text.chars().count(), (len * 8).div_ceil(15) + 1);
