@@ -178,8 +178,8 @@ pub struct Driver {
     /// Outgoing messages of the current batch, held until the store is flushed (a leader's may
     /// go before, see `drain`).
     outbox: Vec<RaftMessage>,
-    /// The runtime lets `drain` transmit right away (the page was idle, nothing is queued to
-    /// join this batch's frames; see `Shared::pump`).
+    /// The runtime lets `drain` transmit right away: no transmission is pending that these
+    /// messages could overtake (see `Shared::pump`).
     pub(super) send_at_once: bool,
     /// The tab whose frame is being handled: its messages go out first (see `transmit_outbox`).
     reply_first: Option<NodeId>,
@@ -494,7 +494,7 @@ impl Driver {
             self.obs.event(at, TimelineKind::Snapshot, text);
         }
         // The messages wait in the outbox for `transmit_outbox`, which the runtime runs in a
-        // task of its own once the inputs already queued have been handled (see `SendTask`).
+        // microtask once this task's promise reactions have run (see `Shared::schedule_send`).
         self.after_step(at);
     }
 
