@@ -3,7 +3,8 @@
 // write and every message to the ticker worker, each with its start time on the shared wall clock
 // (`performance.timeOrigin + performance.now()`) and its duration. Then single appends at light
 // load from the leader and from a follower, and for each the events of all tabs inside it, in
-// order, as offsets from the append: the median offset and duration of each step.
+// order, as offsets from the append: the median offset and duration of each step. With
+// HOPS_CLOSED_LOOP=1, also each tab's main-thread time during the benchmark's closed loop.
 //
 //   ../shared/tools/isolated-net node e2e/hops.mjs --dist DIR --server-bin PATH
 //
@@ -183,6 +184,16 @@ const hops = {
     await mainThread(cluster, 'idle', () => new Promise((resolve) => setTimeout(resolve, 3_000)));
     await mainThread(cluster, 'appends from the leader', () => measure(cluster, leader, 'leader'));
     await mainThread(cluster, 'appends from a follower', () => measure(cluster, follower, 'follower'));
+    if (process.env.HOPS_CLOSED_LOOP) {
+      // The benchmark's closed loop (every tab, one append at a time): is a tab's main thread
+      // the limit (tasks near 1000 ms/s), or do writes wait on something else?
+      let writes = 0;
+      await mainThread(cluster, 'closed loop, every tab', async () => {
+        const results = await Promise.all(cluster.tabs.map((tab) => tab.e2e('closedLoop', `${tab.label}-loop`, 3_000)));
+        writes = results.reduce((sum, r) => sum + r.committed, 0);
+      });
+      console.log(`  closed loop: ${Math.round(writes / 3)} writes/s`);
+    }
     return {};
   },
 };

@@ -47,6 +47,13 @@
 //! event could have revealed. A runtime that crashes loses exactly the writes it had not
 //! finished, and [`Node::restart`] rebuilds the node from the [`DurableState`] it kept.
 //!
+//! One relaxation is safe (Ongaro's thesis, section 10.2.1): a leader's appends may be sent
+//! before the `Persist` of the entries they carry, since they promise nothing about the
+//! leader's own disk. The node counts its own entries toward a quorum as soon as it emits them,
+//! so such a runtime must finish that `Persist` before it hands the node any further input
+//! (the answers to those appends above all): the web runtime does, its writes being synchronous
+//! in the same task. Writes of a term or vote, and everything a follower sends, keep the rule.
+//!
 //! # Example: a three-node cluster in one loop
 //!
 //! ```

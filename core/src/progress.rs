@@ -88,6 +88,11 @@ impl Progress {
         }
     }
 
+    /// Whether an append to this follower awaits its answer (in `Replicate`).
+    pub(crate) fn has_inflight(&self) -> bool {
+        !self.inflight.is_empty()
+    }
+
     /// Records that an append ending at `last_index` went out.
     pub(crate) fn sent(&mut self, last_index: LogIndex) {
         match self.state {
@@ -142,18 +147,14 @@ impl Progress {
     }
 
     /// A heartbeat answer proves the follower is reachable: let a stalled probe go again, and
-    /// free one slot of a full pipeline, since acknowledgements may have been lost (the answer
-    /// to the next append acknowledges everything before it).
+    /// free one slot of the pipeline, since acknowledgements may have been lost (the answer
+    /// to the next append acknowledges everything before it). Not only a full pipeline: a
+    /// partial append waits for any append in flight (`Node::replicate_to`).
     /// While sending a snapshot, a follower that answers heartbeats but reported no progress
     /// for `interval` lost chunks: sending goes back to what it holds.
-    pub(crate) fn heartbeat_answered(
-        &mut self,
-        max_inflight: usize,
-        now: Millis,
-        interval: Millis,
-    ) {
+    pub(crate) fn heartbeat_answered(&mut self, now: Millis, interval: Millis) {
         self.probe_sent = false;
-        if self.inflight.len() >= max_inflight.max(1) {
+        if !self.inflight.is_empty() {
             self.inflight.pop_front();
         }
         let stalled = now >= self.snapshot_progress_at.saturating_add(interval);
@@ -237,9 +238,9 @@ mod tests {
         assert_eq!(p.next_chunk(1000, 100), Some((400, 500)));
         p.snapshot_acknowledged(100, 200, true, 2);
         assert_eq!(p.next_chunk(1000, 100), Some((200, 300)), "the follower missed 200..");
-        p.heartbeat_answered(8, 20, 50);
+        p.heartbeat_answered(20, 50);
         assert_eq!(p.next_chunk(1000, 100), Some((300, 400)), "not silent for long yet");
-        p.heartbeat_answered(8, 60, 50);
+        p.heartbeat_answered(60, 50);
         assert_eq!(p.next_chunk(1000, 100), Some((200, 300)), "silence: from what it holds");
         p.snapshot_acknowledged(100, 900, false, 61);
         assert_eq!(p.next_chunk(1000, 100), Some((900, 1000)), "it held more than we knew");

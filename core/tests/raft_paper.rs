@@ -310,6 +310,34 @@ fn section_5_3_many_proposals_travel_in_one_append_per_follower() {
 }
 
 #[test]
+fn section_5_3_proposals_made_while_an_append_is_in_flight_go_with_its_answer() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.run_for(100);
+    let before = c.delivered.len();
+    let now = c.now;
+    c.node_mut(1).propose(now, req(1, 1), write(1, 1)).unwrap();
+    c.drain(1);
+    // Two more proposals, one at a time, while the first append is still on its way.
+    for seq in 2..=3 {
+        c.node_mut(1).propose(now, req(1, seq), write(seq, seq)).unwrap();
+        c.drain(1);
+    }
+    c.settle();
+    let to_3: Vec<usize> = c.delivered[before..]
+        .iter()
+        .filter(|m| m.to == 3)
+        .filter_map(|m| match &m.body {
+            MessageBody::Append { entries, .. } if !entries.is_empty() => Some(entries.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(to_3, [1, 2], "the two later entries wait for the first append's answer");
+    c.run_for(50);
+    assert_eq!(c.applied[&3].len(), 3);
+}
+
+#[test]
 fn section_5_3_appends_in_flight_to_a_follower_are_capped() {
     let mut c = Cluster::with_config(3, |c| Config {
         max_inflight_appends: 2,

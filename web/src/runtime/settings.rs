@@ -64,11 +64,6 @@ pub const DEAD_AFTER_MS: u64 = 10_000;
 /// indexes) is at most this stale in the cluster-wide table.
 pub const GOSSIP_EVERY_MS: u64 = 200;
 
-/// An input that comes this long after the last one sends its messages at once; one that comes
-/// sooner (inputs queued back to back, under load) leaves them for a task behind the queued
-/// inputs, so that theirs join them in one frame per peer (see `Shared::schedule_send`).
-pub const SEND_AT_ONCE_AFTER_IDLE_MS: f64 = 1.0;
-
 /// A tab alone in its room waits this long before founding a cluster. After a signal server
 /// restart the room looks empty until the tabs of the running cluster reconnect (within the
 /// signaling client's largest reconnection delay, 1.5 s, see `transport::backoff`); a tab
