@@ -406,7 +406,7 @@ async fn shared_log_draws_the_newest_entries_until_older_ones_are_asked_for() {
         .map(|i| entry(Some(i), "tab-1", "#5b9cf5", &format!("post {i}"), EntryStatus::Committed))
         .collect();
     let (on_command, _) = recorder();
-    let root =
+    let mut root =
         mount::<SharedLog>(SharedLogProps { entries, total: 100, errors: vec![], on_command })
             .await;
 
@@ -416,9 +416,26 @@ async fn shared_log_draws_the_newest_entries_until_older_ones_are_asked_for() {
     let older = one(&root, ".entries-older button");
     assert_eq!(text(&older), format!("Show {} older", 100 - FIRST_SHOWN));
 
-    click(&older);
+    // A new post adds one row: the others keep their elements.
+    let post_90 = one(&root, "li.entry:nth-child(11)");
+    assert!(text(&post_90).contains("post 90"));
+    let entries: Vec<_> = (1..=101)
+        .map(|i| entry(Some(i), "tab-1", "#5b9cf5", &format!("post {i}"), EntryStatus::Committed))
+        .collect();
+    let (on_command, _) = recorder();
+    root.handle.as_mut().unwrap().update(SharedLogProps {
+        entries,
+        total: 101,
+        errors: vec![],
+        on_command,
+    });
     yew::scheduler::flush().await;
-    assert_eq!(all(&root, "li.entry").len(), 100);
+    assert!(text(&all(&root, "li.entry")[0]).contains("post 101"));
+    assert!(all(&root, "li.entry")[11].is_same_node(Some(&post_90)), "post 90 kept its row");
+
+    click(&one(&root, ".entries-older button"));
+    yew::scheduler::flush().await;
+    assert_eq!(all(&root, "li.entry").len(), 101);
     assert!(root.query_selector(".entries-older").unwrap().is_none(), "nothing older left");
 }
 

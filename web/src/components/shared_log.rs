@@ -94,9 +94,12 @@ pub fn SharedLog(props: &SharedLogProps) -> Html {
                 </p>
             } else {
                 <ol class="entries">
-                    { for keyed(&props.entries).take(*shown).map(|(key, e)| html! {
+                    // A fragment of its own: beside the button, the entries would be flattened
+                    // into one list with it, which Yew then diffs by position, not by key (every
+                    // entry drawn anew when a post arrives).
+                    <>{ for keyed(&props.entries).take(*shown).map(|(key, e)| html! {
                         <Entry {key} entry={e.clone()} />
-                    }) }
+                    }) }</>
                     if older > 0 {
                         <li class="entries-older">
                             <button type="button" onclick={show_older}>
