@@ -127,7 +127,7 @@ pub fn Ring(props: &RingProps) -> Html {
         let (x, y) = at(slot);
         let timer = node.is_self.then_some(props.election_timer).flatten();
         let tally = node.is_self.then_some(props.vote_tally).flatten();
-        html! { <NodeGlyph key={node.id} node={node.clone()} {x} {y} {r} {timer} {tally} /> }
+        node_glyph(node, x, y, r, timer, tally)
     });
 
     html! {
@@ -142,24 +142,16 @@ pub fn Ring(props: &RingProps) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct NodeGlyphProps {
-    node: NodeView,
-    /// Centre and radius on the ring.
+/// One node: body in its term colour with the term inside, crown, halo, timer arc, vote dots,
+/// name and role badge.
+fn node_glyph(
+    node: &NodeView,
     x: f64,
     y: f64,
     r: f64,
     timer: Option<TimerView>,
     tally: Option<VoteTally>,
-}
-
-/// One node: body in its term colour with the term inside, crown, halo, timer arc, vote dots,
-/// name and role badge. A component of its own so that the views that only move messages (most
-/// of them) skip every node whose props did not change, and only this tab's timer arc moves.
-#[component]
-fn NodeGlyph(props: &NodeGlyphProps) -> Html {
-    let NodeGlyphProps { node, x, y, r, timer, tally } = props;
-    let (x, y, r, timer, tally) = (*x, *y, *r, *timer, *tally);
+) -> Html {
     let class = classes!(
         "node",
         role_class(shown_role(node)),

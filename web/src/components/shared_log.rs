@@ -97,9 +97,7 @@ pub fn SharedLog(props: &SharedLogProps) -> Html {
                     // A fragment of its own: beside the button, the entries would be flattened
                     // into one list with it, which Yew then diffs by position, not by key (every
                     // entry drawn anew when a post arrives).
-                    <>{ for keyed(&props.entries).take(*shown).map(|(key, e)| html! {
-                        <Entry {key} entry={e.clone()} />
-                    }) }</>
+                    <>{ for keyed(&props.entries).take(*shown).map(|(key, e)| entry(key, e)) }</>
                     if older > 0 {
                         <li class="entries-older">
                             <button type="button" onclick={show_older}>
@@ -128,23 +126,12 @@ fn keyed(entries: &[SharedEntryView]) -> impl Iterator<Item = (String, &SharedEn
     })
 }
 
-#[derive(Properties, PartialEq)]
-struct EntryProps {
-    entry: SharedEntryView,
-}
-
-/// One entry, a component of its own so that a view in which it did not change costs one
-/// comparison of its fields: no virtual DOM rebuilt, no time formatted (each `wall_clock` is
-/// five calls into JavaScript), no diff. With a row per entry, the list was most of the Yew
-/// time of a view on a busy tab.
-#[component]
-fn Entry(props: &EntryProps) -> Html {
-    let entry = &props.entry;
+fn entry(key: String, entry: &SharedEntryView) -> Html {
     let provisional = entry.status == EntryStatus::Provisional;
     let class = classes!("entry", if provisional { "provisional" } else { "committed" });
     let index = entry.index.map_or_else(|| "·".to_owned(), |i| format!("#{i}"));
     html! {
-        <li {class} style={author_style(&entry.author_colour)}>
+        <li {key} {class} style={author_style(&entry.author_colour)}>
             <span class="entry-index">{ index }</span>
             <span class="entry-main">
                 <span class="entry-meta">
