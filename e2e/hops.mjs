@@ -152,6 +152,15 @@ async function measure(cluster, proposer, label) {
     const share = ((100 * s.offsets.length) / APPENDS).toFixed(0);
     console.log(`  ${key.padEnd(34)} ${share.padStart(4)}%  ${median(s.offsets).toFixed(3).padStart(12)}  ${median(s.durations).toFixed(3).padStart(14)}  ${median(s.bytes)}`);
   }
+  // Long animation frames (over 50 ms) of each tab during the appends, and how long they were.
+  for (const tab of cluster.tabs) {
+    const frames = events.filter((e) => e.tab.startsWith(tab.label + '/') && e.kind.startsWith('long:'));
+    // HOPS_LOAF=1: each long frame, with its rendering and layout time and its scripts.
+    if (process.env.HOPS_LOAF) for (const e of frames) console.log(`    ${e.ms.toFixed(0)} ms ${e.kind}`);
+    const long = frames.map((e) => e.ms).sort((a, b) => a - b);
+    const total = long.reduce((sum, ms) => sum + ms, 0);
+    console.log(`  long animation frames ${tab.label}: ${long.length}, median ${(long[long.length >> 1] ?? 0).toFixed(0)} ms, max ${(long.at(-1) ?? 0).toFixed(0)} ms, total ${total.toFixed(0)} ms`);
+  }
   // Long events that overlapped appends: what the slow ones waited for.
   const slow = appends.map(([s, e]) => [s, e, e - s]).sort((a, b) => b[2] - a[2]).slice(0, 5);
   for (const [start, end, ms] of slow) {

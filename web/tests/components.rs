@@ -14,7 +14,9 @@ use flotilla_web::components::inspector::{Inspector, InspectorProps};
 use flotilla_web::components::log_grid::{LogGrid, LogGridProps};
 use flotilla_web::components::paint::{safe_colour, term_colour, NEUTRAL};
 use flotilla_web::components::ring::{Ring, RingProps};
-use flotilla_web::components::shared_log::{SharedLog, SharedLogProps, APPEND_INPUT_ID};
+use flotilla_web::components::shared_log::{
+    SharedLog, SharedLogProps, APPEND_INPUT_ID, FIRST_SHOWN,
+};
 use flotilla_web::components::timeline::{Timeline, TimelineProps};
 use flotilla_web::view::*;
 use wasm_bindgen::JsCast;
@@ -313,6 +315,31 @@ async fn log_grid_colours_terms_and_marks_commit_next_and_match() {
     assert!(text(&one(&root, ".lg-cells .lg-head")).contains("10"), "every fifth index labelled");
 }
 
+#[wasm_bindgen_test]
+async fn log_grid_keeps_each_cell_element_as_its_window_slides() {
+    let grid = |first_index: u64, last: u64| LogGridView {
+        first_index,
+        rows: vec![LogRowView {
+            node: 1,
+            terms: (first_index..=last).map(|_| 2).collect(),
+            commit: last,
+            next_index: None,
+            match_index: None,
+        }],
+    };
+    let mut root =
+        mount::<LogGrid>(LogGridProps { grid: grid(10, 14), nodes: three_nodes() }).await;
+    let cell_12 = one(&root, ".cell[data-index='12']");
+
+    // Two entries later the window starts two indexes on: index 12 is drawn by the same element
+    // (a slid window rewrites no cell but the ones that come and go).
+    root.handle.as_mut().unwrap().update(LogGridProps { grid: grid(12, 16), nodes: three_nodes() });
+    yew::scheduler::flush().await;
+    assert!(one(&root, ".cell[data-index='12']").is_same_node(Some(&cell_12)));
+    assert!(cell_12.is_connected());
+    assert_eq!(all(&root, ".cell").len(), 5);
+}
+
 // ---------- Shared log ----------
 
 fn entry(
@@ -371,6 +398,45 @@ async fn shared_log_shows_authors_pending_entries_and_errors_and_appends() {
     yew::scheduler::flush().await;
     assert_eq!(*seen.borrow(), [Command::Append("hello cluster".to_owned())]);
     assert_eq!(input.dyn_ref::<HtmlInputElement>().unwrap().value(), "", "cleared after sending");
+}
+
+#[wasm_bindgen_test]
+async fn shared_log_draws_the_newest_entries_until_older_ones_are_asked_for() {
+    let entries: Vec<_> = (1..=100)
+        .map(|i| entry(Some(i), "tab-1", "#5b9cf5", &format!("post {i}"), EntryStatus::Committed))
+        .collect();
+    let (on_command, _) = recorder();
+    let mut root =
+        mount::<SharedLog>(SharedLogProps { entries, total: 100, errors: vec![], on_command })
+            .await;
+
+    let drawn = all(&root, "li.entry");
+    assert_eq!(drawn.len(), FIRST_SHOWN);
+    assert!(text(&drawn[0]).contains("post 100"), "newest first");
+    let older = one(&root, ".entries-older button");
+    assert_eq!(text(&older), format!("Show {} older", 100 - FIRST_SHOWN));
+
+    // A new post adds one row: the others keep their elements.
+    let post_90 = one(&root, "li.entry:nth-child(11)");
+    assert!(text(&post_90).contains("post 90"));
+    let entries: Vec<_> = (1..=101)
+        .map(|i| entry(Some(i), "tab-1", "#5b9cf5", &format!("post {i}"), EntryStatus::Committed))
+        .collect();
+    let (on_command, _) = recorder();
+    root.handle.as_mut().unwrap().update(SharedLogProps {
+        entries,
+        total: 101,
+        errors: vec![],
+        on_command,
+    });
+    yew::scheduler::flush().await;
+    assert!(text(&all(&root, "li.entry")[0]).contains("post 101"));
+    assert!(all(&root, "li.entry")[11].is_same_node(Some(&post_90)), "post 90 kept its row");
+
+    click(&one(&root, ".entries-older button"));
+    yew::scheduler::flush().await;
+    assert_eq!(all(&root, "li.entry").len(), 101);
+    assert!(root.query_selector(".entries-older").unwrap().is_none(), "nothing older left");
 }
 
 // ---------- Timeline ----------

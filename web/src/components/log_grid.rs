@@ -77,8 +77,12 @@ pub fn LogGrid(props: &LogGridProps) -> Html {
     };
 
     let labels = grid.rows.iter().map(|row| row_label(row, &props.nodes));
+    // Header labels and cells are keyed by their log index: as the window slides one entry
+    // on, Yew drops the oldest column and adds the newest, and every other element keeps its
+    // classes and style. Unkeyed, every cell took its right neighbour's term, class and title:
+    // a style recalculation of the whole grid per view.
     let header = (first..first + columns).map(|index| {
-        html! { <span class="lg-index">{ if index % LABEL_EVERY == 0 { index.to_string() } else { String::new() } }</span> }
+        html! { <span key={index} class="lg-index">{ if index % LABEL_EVERY == 0 { index.to_string() } else { String::new() } }</span> }
     });
     let rows = grid.rows.iter().map(|row| {
         html! {
@@ -153,13 +157,13 @@ fn cell(row: &LogRowView, first: u64, index: u64) -> Html {
                 if committed { "committed" } else { "not committed" }
             );
             html! {
-                <span {class} style={term_style(term)} data-index={index.to_string()} {title}>
+                <span key={index} {class} style={term_style(term)} data-index={index.to_string()} {title}>
                     { term }
                 </span>
             }
         }
         None => html! {
-            <span class={classes!("cell", "empty", marks.0, marks.1)} data-index={index.to_string()} />
+            <span key={index} class={classes!("cell", "empty", marks.0, marks.1)} data-index={index.to_string()} />
         },
     }
 }

@@ -16,6 +16,11 @@ pub const APPEND_INPUT_ID: &str = "append-input";
 pub const MAX_TEXT: usize = 280;
 /// Entries drawn at most (the newest): enough to read back a conversation.
 pub const SHOWN: usize = 300;
+/// Entries drawn until the reader asks for older ones: a screenful and a few scrolls. Every
+/// row drawn is laid out and painted again when a new post pushes the list down, in the frame
+/// that a commit on this tab may be waiting behind; 300 rows made that frame tens of
+/// milliseconds long.
+pub const FIRST_SHOWN: usize = 40;
 /// Errors shown at most (the newest): older ones are stale news.
 pub const ERRORS_SHOWN: usize = 3;
 
@@ -35,6 +40,12 @@ pub struct SharedLogProps {
 #[component]
 pub fn SharedLog(props: &SharedLogProps) -> Html {
     let draft = use_state(String::new);
+    let shown = use_state(|| FIRST_SHOWN);
+    let show_older = {
+        let shown = shown.clone();
+        Callback::from(move |_: MouseEvent| shown.set(SHOWN))
+    };
+    let older = props.entries.len().saturating_sub(*shown);
     let oninput = {
         let draft = draft.clone();
         Callback::from(move |e: InputEvent| {
@@ -82,7 +93,19 @@ pub fn SharedLog(props: &SharedLogProps) -> Html {
                     { "Nothing yet. Say hello: every tab shows it once a majority has stored it." }
                 </p>
             } else {
-                <ol class="entries">{ for keyed(&props.entries).map(|(key, e)| entry(key, e)) }</ol>
+                <ol class="entries">
+                    // A fragment of its own: beside the button, the entries would be flattened
+                    // into one list with it, which Yew then diffs by position, not by key (every
+                    // entry drawn anew when a post arrives).
+                    <>{ for keyed(&props.entries).take(*shown).map(|(key, e)| entry(key, e)) }</>
+                    if older > 0 {
+                        <li class="entries-older">
+                            <button type="button" onclick={show_older}>
+                                { format!("Show {older} older") }
+                            </button>
+                        </li>
+                    }
+                </ol>
             }
         </Panel>
     }
