@@ -36,6 +36,9 @@ pub(crate) struct Progress {
     probe_sent: bool,
     /// In `Replicate`: the last index of each append in flight, oldest first.
     inflight: VecDeque<LogIndex>,
+    /// In `Replicate`: the last index of the latest append that carried less than a full
+    /// batch; it is in flight while `inflight` still holds it (see `has_partial_inflight`).
+    partial_until: LogIndex,
     /// Heard from since the last CheckQuorum round.
     pub(crate) recently_active: bool,
     /// The highest commit index this follower has been told about.
@@ -67,6 +70,7 @@ impl Progress {
             state: ReplicationState::Probe,
             probe_sent: false,
             inflight: VecDeque::new(),
+            partial_until: 0,
             recently_active: false,
             commit_sent: 0,
             commit_wanted: 0,
@@ -88,18 +92,24 @@ impl Progress {
         }
     }
 
-    /// Whether an append to this follower awaits its answer (in `Replicate`).
-    pub(crate) fn has_inflight(&self) -> bool {
-        !self.inflight.is_empty()
+    /// Whether an append of less than a full batch to this follower awaits its answer (in
+    /// `Replicate`). Appends in flight are acknowledged oldest first, so it is in flight while
+    /// the oldest one in flight ends at or before it.
+    pub(crate) fn has_partial_inflight(&self) -> bool {
+        self.inflight.front().is_some_and(|&oldest| oldest <= self.partial_until)
     }
 
-    /// Records that an append ending at `last_index` went out.
-    pub(crate) fn sent(&mut self, last_index: LogIndex) {
+    /// Records that an append ending at `last_index` went out; `partial` if it carried less
+    /// than a full batch.
+    pub(crate) fn sent(&mut self, last_index: LogIndex, partial: bool) {
         match self.state {
             ReplicationState::Probe => self.probe_sent = true,
             ReplicationState::Replicate => {
                 self.next_index = last_index + 1;
                 self.inflight.push_back(last_index);
+                if partial {
+                    self.partial_until = last_index;
+                }
             }
             ReplicationState::Snapshot => {}
         }
@@ -143,13 +153,14 @@ impl Progress {
         self.state = ReplicationState::Probe;
         self.probe_sent = false;
         self.inflight.clear();
+        self.partial_until = 0;
         self.next_index = next_index.max(self.match_index + 1);
     }
 
     /// A heartbeat answer proves the follower is reachable: let a stalled probe go again, and
     /// free one slot of the pipeline, since acknowledgements may have been lost (the answer
     /// to the next append acknowledges everything before it). Not only a full pipeline: a
-    /// partial append waits for any append in flight (`Node::replicate_to`).
+    /// partial append waits while another is in flight (`Node::replicate_to`).
     /// While sending a snapshot, a follower that answers heartbeats but reported no progress
     /// for `interval` lost chunks: sending goes back to what it holds.
     pub(crate) fn heartbeat_answered(&mut self, now: Millis, interval: Millis) {
@@ -171,6 +182,7 @@ impl Progress {
         (self.snapshot_sent, self.snapshot_acked, self.snapshot_progress_at) = (0, 0, now);
         self.probe_sent = false;
         self.inflight.clear();
+        self.partial_until = 0;
     }
 
     /// The bytes of the next chunk to send, out of a snapshot of `total` bytes, if the window
@@ -215,12 +227,12 @@ mod tests {
     fn probe_sends_one_append_then_replicate_pipelines_up_to_the_cap() {
         let mut p = Progress::new(2, 11, 0);
         assert!(!p.is_paused(2));
-        p.sent(10);
+        p.sent(10, false);
         assert!(p.is_paused(2));
         assert!(p.acknowledge(10));
         assert_eq!((p.state, p.next_index), (ReplicationState::Replicate, 11));
-        p.sent(12);
-        p.sent(14);
+        p.sent(12, false);
+        p.sent(14, false);
         assert!(p.is_paused(2));
         assert_eq!(p.next_index, 15);
         assert!(p.acknowledge(12));
@@ -253,7 +265,7 @@ mod tests {
     fn stale_rejections_are_recognised() {
         let mut p = Progress::new(2, 1, 0);
         p.acknowledge(5);
-        p.sent(8);
+        p.sent(8, false);
         assert!(!p.is_current_rejection(4));
         assert!(p.is_current_rejection(6));
         p.probe_from(3);

@@ -338,6 +338,34 @@ fn section_5_3_proposals_made_while_an_append_is_in_flight_go_with_its_answer() 
 }
 
 #[test]
+fn section_5_3_a_bursts_last_partial_append_does_not_wait_behind_full_ones() {
+    let mut c = Cluster::with_config(3, |c| Config { max_entries_per_append: 4, ..c });
+    c.elect(1);
+    c.run_for(100);
+    let before = c.delivered.len();
+    let now = c.now;
+    for seq in 1..=10 {
+        c.node_mut(1).propose(now, req(1, seq), write(seq, seq)).unwrap();
+    }
+    c.drain(1);
+    // A lone proposal while the burst is on its way: it waits for the burst's partial append.
+    c.node_mut(1).propose(now, req(1, 11), write(11, 11)).unwrap();
+    c.drain(1);
+    c.settle();
+    let to_3: Vec<usize> = c.delivered[before..]
+        .iter()
+        .filter(|m| m.to == 3)
+        .filter_map(|m| match &m.body {
+            MessageBody::Append { entries, .. } if !entries.is_empty() => Some(entries.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(to_3, [4, 4, 2, 1], "the burst's tail goes with it; the lone proposal waits");
+    c.run_for(50);
+    assert_eq!(c.applied[&3].len(), 11);
+}
+
+#[test]
 fn section_5_3_appends_in_flight_to_a_follower_are_capped() {
     let mut c = Cluster::with_config(3, |c| Config {
         max_inflight_appends: 2,

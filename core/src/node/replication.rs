@@ -44,18 +44,18 @@ impl<R: Reducer> Node<R> {
     /// nothing to send but the peer waits for a commit (`commit_notice_due`), tells it with a
     /// heartbeat.
     ///
-    /// Less than a full append waits while another append to `peer` is in flight, and goes
-    /// with the answer to it: proposals that trickle in (clients that each wait for their last
-    /// write) then share appends instead of costing each follower a message, a durable write
-    /// and an answer apiece, while a lone proposal finds nothing in flight and goes at once,
-    /// and a burst still streams full appends up to `max_inflight_appends`.
+    /// Less than a full append waits while another such append to `peer` is in flight, and
+    /// goes with the answer to it (Nagle's algorithm, with Minshall's refinement: only small
+    /// appends hold small appends back). Proposals that trickle in (clients that each wait for
+    /// their last write) then share appends instead of costing each follower a message, a
+    /// durable write and an answer apiece; a lone proposal finds nothing in flight and goes at
+    /// once; a burst streams full appends up to `max_inflight_appends`, and its last, partial
+    /// one does not wait for the full ones before it to be answered.
     pub(super) fn replicate_to(&mut self, peer: usize) {
         let mut sent = false;
         while !self.peers[peer].is_paused(self.config.max_inflight_appends)
             && self.peers[peer].next_index <= self.log.last_index()
-            && (!self.peers[peer].has_inflight()
-                || self.log.last_index() - self.peers[peer].next_index + 1
-                    >= self.config.max_entries_per_append as LogIndex)
+            && (!self.peers[peer].has_partial_inflight() || !self.is_partial_append(peer))
             && self.send_append(peer)
         {
             sent = true;
@@ -111,6 +111,12 @@ impl<R: Reducer> Node<R> {
         self.send(to, self.term, MessageBody::Heartbeat { commit, round });
     }
 
+    /// Whether the next append to `peer` would carry less than a full batch.
+    fn is_partial_append(&self, peer: usize) -> bool {
+        let waiting = self.log.last_index() + 1 - self.peers[peer].next_index;
+        waiting < self.config.max_entries_per_append as LogIndex
+    }
+
     /// Sends `peer` one append starting at its next index, possibly with no entries (then it
     /// probes whether the follower really holds everything before). If the log no longer
     /// knows the entry before the next index, switches `peer` to the snapshot and returns false.
@@ -129,8 +135,9 @@ impl<R: Reducer> Node<R> {
             commit: self.commit,
             entries: entries.to_vec(),
         };
+        let partial = entries.len() < self.config.max_entries_per_append;
         let progress = &mut self.peers[peer];
-        progress.sent(last);
+        progress.sent(last, partial);
         progress.commit_sent = progress.commit_sent.max(self.commit.min(last));
         let to = progress.id;
         self.send(to, self.term, body);
