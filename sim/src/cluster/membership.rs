@@ -146,8 +146,17 @@ impl Cluster {
         voters.len() - leaving >= leaving && closed < voters.len() - voters.len() / 2
     }
 
-    /// The node's tab closes for good.
+    /// The node's tab closes for good. A leader hands off on its way out, as the web runtime
+    /// does on `pagehide`; whatever its disk has not written by the close is lost with the tab.
     fn close(&mut self, id: NodeId) {
+        let now = self.now;
+        let host = self.host(id);
+        let leads = host.node.as_ref().is_some_and(|node| node.status().role == Role::Leader);
+        if leads && !host.paused {
+            let result = host.node.as_mut().map(|node| node.hand_off(now));
+            self.trace.line(now, || format!("n{id} hands off as it closes: {result:?}"));
+            self.after_input(id);
+        }
         self.crash(id);
         let host = self.host(id);
         host.closed = true;

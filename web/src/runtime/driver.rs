@@ -22,7 +22,9 @@
 //! with its own log, so no configuration ever waits for a tab that may not return.
 //!
 //! # Failure hints
-//! A closed link is the core's fast failure hint (`handle_peer_disconnected`); on top of it
+//! A leader whose page closes hands off on its way out (`page_hide`): its successor is elected
+//! as soon as that frame arrives. Otherwise a goodbye frame, or a closed link, is the core's
+//! fast failure hint (`handle_peer_disconnected`); on top of it
 //! this loop retries a lost first campaign in turns and breaks split votes at random
 //! (`disconnected`, `split_vote`), so a new leader usually follows a closed one within tens of
 //! milliseconds rather than an election timeout.
@@ -898,7 +900,21 @@ impl Driver {
         }
     }
 
+    /// The page is going away for good. A leader hands off first (`Node::hand_off`: its most
+    /// up-to-date voter gets `TimeoutNow` and this node's vote for the next term in one frame,
+    /// ahead of the goodbye), so the next leader needs no round trip; the e2e suite saw that
+    /// round trip, between two tabs starved of CPU, stretch to 180 ms, and the followers' own
+    /// campaign after the goodbye (pre-vote, then vote: two of them) past 300. If no voter has
+    /// the whole log, the goodbye alone starts their campaigns, as before. A paused node is a
+    /// frozen process: it does nothing but go.
     fn page_hide(&mut self) {
+        if !self.paused {
+            if let Ok(successor) = self.node.hand_off(now() as u64) {
+                let text = format!("leaving: handing leadership to {}", self.name_of(successor));
+                self.obs.event(now(), TimelineKind::Info, text);
+                self.drain();
+            }
+        }
         self.transmit_outbox();
         self.write_lazy_hard_state();
         self.gossip.depart();
