@@ -85,6 +85,11 @@ impl Network for HubLink {
         self.hub.members.borrow().keys().copied().filter(|&id| id != self.me).collect()
     }
 
+    /// The lowest node id, as the signal server names its oldest member.
+    fn is_founder(&self) -> bool {
+        self.hub.members.borrow().keys().next() == Some(&self.me)
+    }
+
     fn close(&self) {}
 }
 

@@ -14,9 +14,10 @@
 //!    the next membership check.
 //!
 //! # Membership
-//! A tab alone in its room for `BOOTSTRAP_ALONE_MS`, or the lowest id among tabs that all said
-//! (by gossip) they are in no cluster, bootstraps; any other tab asks to join through a member
-//! it is linked to. The leader runs the core's policy: linked tabs outside the configuration
+//! Only the room's founder (the signal server names one: its oldest tab) bootstraps a cluster,
+//! once it has been alone in the room for `BOOTSTRAP_ALONE_MS` or every other tab of the room
+//! said (by gossip) that it is in no cluster; any other tab asks to join through a member it is
+//! linked to. The leader runs the core's policy: linked tabs outside the configuration
 //! are admitted, learners promoted once caught up, tabs that closed (a goodbye frame, or the
 //! signal server saying they left the room) removed at once, silent ones after `dead_after`. A tab that reloads is removed and comes back as a learner
 //! with its own log, so no configuration ever waits for a tab that may not return.
@@ -980,7 +981,7 @@ impl Driver {
     /// Outside the cluster: join through a linked member (gossip says who is one), or, if no
     /// member turned up within the discovery window, bootstrap a cluster. Two tabs opened
     /// together must not both bootstrap (two clusters with different first entries can never
-    /// merge), so only the lowest node id of the room's non-members does; the others join it.
+    /// merge), so only the room's founder does; the others join it.
     ///
     /// As leader: the core's automatic policy decides the next single-server change. Announced
     /// are the linked tabs that are not members (new tabs, and tabs that return after they were
@@ -1053,10 +1054,16 @@ impl Driver {
             self.node.request_join(at as u64, via);
             return self.drain();
         }
-        // Bootstrap only when no other tab of the room can be a member or bootstrap first: it
-        // has been alone in the room for `BOOTSTRAP_ALONE_MS`, or every other tab said (through
-        // gossip) that it is in no cluster and this tab has the lowest id. A tab not heard from
-        // yet blocks it: it may be a member whose link is still coming up.
+        // Bootstrap only as the room's founder, and only when no other tab of the room can be a
+        // member: it has been alone in the room for `BOOTSTRAP_ALONE_MS`, or every other tab
+        // said (through gossip) that it is in no cluster. A tab not heard from yet blocks it: it
+        // may be a member whose link is still coming up (a reload, with its durable state).
+        //
+        // The founder is the signal server's, not this tab's own guess (such as the lowest node
+        // id among the tabs it sees): tabs opened together see each other at different moments,
+        // and two of them once each took itself for the one to found (one had not seen the
+        // other in the room yet, the other believed a relayed, stale "in no cluster"). The
+        // server names one oldest tab per room, and names the next when it leaves.
         let status = self.node.status();
         let pristine = status.last_index == 0 && status.term == 0;
         let Some(joined_at) = self.room_joined_at.filter(|_| pristine) else { return };
@@ -1076,16 +1083,14 @@ impl Driver {
             }
             return;
         }
-        let lowest = room.iter().all(|&node| node > me);
         // Linked, not just known: gossip travels through third tabs, so an unlinked tab's "in no
-        // cluster" may be stale. Two tabs opened together once both founded a cluster that way
-        // (one had not seen the other in the room yet, the other believed a relayed "no").
+        // cluster" may be stale.
         let outsiders = room.iter().all(|&node| {
             self.by_node.contains_key(&node)
                 && self.gossip.get(node, &Key::Custom(MEMBER_KEY.to_owned()))
                     == Some(&Value::Bool(false))
         });
-        if lowest && outsiders {
+        if self.net.is_founder() && outsiders {
             let config = self.timings.config(me);
             self.node = Node::bootstrap(config, seed(), at as u64);
             self.found_cluster();
