@@ -151,10 +151,12 @@ impl Cluster {
     fn close(&mut self, id: NodeId) {
         let now = self.now;
         let host = self.host(id);
-        let leads = host.node.as_ref().is_some_and(|node| node.status().role == Role::Leader);
-        if leads && !host.paused {
-            let result = host.node.as_mut().map(|node| node.hand_off(now));
-            self.trace.line(now, || format!("n{id} hands off as it closes: {result:?}"));
+        let running = !host.paused;
+        let leader = host.node.as_mut().filter(|node| node.status().role == Role::Leader);
+        if let Some(node) = leader.filter(|_| running) {
+            let voters = node.membership().voters().to_vec();
+            let successor = voters.into_iter().find(|&voter| node.hand_off(now, voter).is_ok());
+            self.trace.line(now, || format!("n{id} hands off to {successor:?} as it closes"));
             self.after_input(id);
         }
         self.crash(id);

@@ -84,6 +84,8 @@ struct Link {
     name: String,
     colour: String,
     reassembly: Reassembly,
+    /// When it came up.
+    since: f64,
 }
 
 /// When to campaign again after the leader's tab closed (see `Driver::disconnected`).
@@ -806,7 +808,7 @@ impl Driver {
         self.obs.event(at, TimelineKind::Info, format!("{name} connected"));
         self.links.insert(
             link,
-            Link { node: meta.node, name, colour, reassembly: Reassembly::default() },
+            Link { node: meta.node, name, colour, reassembly: Reassembly::default(), since: at },
         );
         self.by_node.insert(meta.node, link);
         self.heard.insert(meta.node, at);
@@ -901,18 +903,32 @@ impl Driver {
         }
     }
 
-    /// The page is going away for good. A leader hands off first (`Node::hand_off`: its most
-    /// up-to-date voter gets `TimeoutNow` and this node's vote for the next term in one frame,
+    /// The page is going away for good. A leader hands off first (`Node::hand_off`: a voter
+    /// with the whole log gets `TimeoutNow` and this node's vote for the next term in one frame,
     /// ahead of the goodbye), so the next leader needs no round trip; the e2e suite saw that
     /// round trip, between two tabs starved of CPU, stretch to 180 ms, and the followers' own
     /// campaign after the goodbye (pre-vote, then vote: two of them) past 300. If no voter has
     /// the whole log, the goodbye alone starts their campaigns, as before. A paused node is a
     /// frozen process: it does nothing but go.
+    ///
+    /// The successor is the voter linked longest: a tab opened a second ago is still compiling
+    /// its wasm and rendering its first views, and the suite saw one handed the lead get the
+    /// frame 120-270 ms after the goodbye reached the older tab.
     fn page_hide(&mut self) {
-        if !self.paused {
-            if let Ok(successor) = self.node.hand_off(now() as u64) {
+        if !self.paused && self.node.status().role == Role::Leader {
+            let mut successors: Vec<(f64, NodeId)> = self
+                .by_node
+                .iter()
+                .filter_map(|(&node, link)| self.links.get(link).map(|link| (link.since, node)))
+                .collect();
+            successors.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let at = now();
+            let successor = successors
+                .into_iter()
+                .find(|&(_, node)| self.node.hand_off(at as u64, node).is_ok());
+            if let Some((_, successor)) = successor {
                 let text = format!("leaving: handing leadership to {}", self.name_of(successor));
-                self.obs.event(now(), TimelineKind::Info, text);
+                self.obs.event(at, TimelineKind::Info, text);
                 self.drain();
             }
         }
