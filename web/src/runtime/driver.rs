@@ -921,15 +921,19 @@ impl Driver {
                 .iter()
                 .filter_map(|(&node, link)| self.links.get(link).map(|link| (link.since, node)))
                 .collect();
-            successors.sort_by(|a, b| a.0.total_cmp(&b.0));
             let at = now();
-            let successor = successors
-                .into_iter()
-                .find(|&(_, node)| self.node.hand_off(at as u64, node).is_ok());
-            if let Some((_, successor)) = successor {
-                let text = format!("leaving: handing leadership to {}", self.name_of(successor));
-                self.obs.event(at, TimelineKind::Info, text);
-                self.drain();
+            // Oldest first, without a sort (a sort of these cost the bundle 1.8 KB gzip).
+            while let Some(oldest) =
+                (0..successors.len()).min_by(|&a, &b| successors[a].0.total_cmp(&successors[b].0))
+            {
+                let (_, successor) = successors.swap_remove(oldest);
+                if self.node.hand_off(at as u64, successor).is_ok() {
+                    let text =
+                        format!("leaving: handing leadership to {}", self.name_of(successor));
+                    self.obs.event(at, TimelineKind::Info, text);
+                    self.drain();
+                    break;
+                }
             }
         }
         self.transmit_outbox();
