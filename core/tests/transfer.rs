@@ -118,3 +118,40 @@ fn section_4_2_2_a_leader_that_removes_itself_hands_over_without_an_election_tim
     assert_eq!(c.term(leader), term + 1);
     assert_eq!(c.now, now);
 }
+
+#[test]
+fn a_leader_that_leaves_hands_off_with_its_vote_so_its_successor_needs_no_answer() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.propose(1, req(1, 1), write(1, 1)).unwrap();
+    c.settle();
+    let (now, term) = (c.now, c.term(1));
+    // The two followers cannot reach each other: only the leaving leader's vote can elect one.
+    c.cut(2, 3);
+    c.node_mut(1).hand_off(now, 3).unwrap();
+    c.crash(1);
+    c.settle();
+    assert_eq!(c.leader(), Some(3), "elected by its own vote and the one handed to it");
+    assert_eq!(c.term(3), term + 1);
+    assert_eq!(c.now, now, "no timeout was involved");
+}
+
+#[test]
+fn a_leader_that_leaves_hands_off_only_to_another_voter_with_the_whole_log() {
+    let mut c = Cluster::new(3);
+    c.elect(1);
+    c.spawn(4);
+    let now = c.now;
+    c.node_mut(1).change_membership(now, Change::AddLearner(4)).unwrap();
+    c.settle();
+    c.isolate(1);
+    c.propose(1, req(1, 1), write(1, 1)).unwrap();
+    c.settle();
+    let (now, term) = (c.now, c.term(1));
+    assert_eq!(c.node_mut(1).hand_off(now, 2), Err(TransferError::Behind(2)));
+    assert_eq!(c.node_mut(1).hand_off(now, 4), Err(TransferError::NotAVoter(4)));
+    assert_eq!(c.node_mut(1).hand_off(now, 1), Err(TransferError::NoOtherVoter));
+    assert_eq!((c.role(1), c.term(1)), (Role::Leader, term), "nothing changed");
+    assert_eq!(c.node_mut(2).hand_off(now, 3), Err(TransferError::NotLeader { leader: Some(1) }));
+    assert_eq!(TransferError::Behind(2).to_string(), "node 2 does not have the whole log");
+}

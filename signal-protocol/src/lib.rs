@@ -12,10 +12,11 @@
 //! client                                   server                       other members
 //!   |-- hello {meta, resume_token?} -------->|                              |
 //!   |<-- welcome {id, peers, resume_token,  -|-- peer_joined {id, meta} --->|
-//!   |            ice_servers, resumed}       |                              |
+//!   |            ice_servers, resumed,       |                              |
+//!   |            founder}                    |                              |
 //!   |-- signal {to, payload} --------------->|-- signal {from, payload} --->| (only `to`)
 //!   |<-- error {code, message} --------------|  (bad input; the session goes on)
-//!   |   ... socket closes or goes silent ... |-- peer_left {id} ----------->|
+//!   |   ... socket closes or goes silent ... |-- peer_left {id, founder} -->|
 //! ```
 //! - The server assigns [`PeerId`]s; `from` is always set by the server, so no client can choose
 //!   or spoof an id. Ids are never reused while the server runs.
@@ -25,6 +26,15 @@
 //!   candidate) there.
 //! - `ice_servers` in `welcome` is the STUN/TURN configuration the server was started with, in the
 //!   shape `RTCPeerConnection` takes. It is empty by default: loopback and LANs need none.
+//!
+//! # The founder
+//! Every room has exactly one founder at a time: its oldest member (the lowest id, since ids
+//! only grow), parked members included. `welcome` names it (the client itself, if `founder ==
+//! id`), and so does every `peer_left`, for the room as it is after that member left; a join
+//! never changes it (the newcomer is the youngest). Tabs that open together can thus agree,
+//! without talking to each other first, on the single one of them that may start something new
+//! for the room (Flotilla: bootstrap its Raft cluster); the others only join. The server
+//! attaches no other meaning to it.
 //!
 //! # Resume
 //! `welcome.resume_token` is a secret for this peer. If the socket drops without a close frame
@@ -131,6 +141,8 @@ pub enum ServerMessage {
         ice_servers: Vec<IceServer>,
         /// Whether this `welcome` resumed an earlier session (same id, no `peer_joined` sent).
         resumed: bool,
+        /// The room's founder (see the crate documentation): `id` itself in an empty room.
+        founder: PeerId,
     },
     /// A new member joined the room.
     PeerJoined {
@@ -143,6 +155,8 @@ pub enum ServerMessage {
     PeerLeft {
         /// The member that left.
         id: PeerId,
+        /// The room's founder now (the member that left, if it was, has a successor).
+        founder: PeerId,
     },
     /// A signal from another member.
     Signal {
@@ -390,6 +404,8 @@ struct Envelope<'a> {
     #[serde(default, borrow, deserialize_with = "present")]
     resumed: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
+    founder: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
     code: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     message: Option<&'a RawValue>,
@@ -475,12 +491,16 @@ impl ServerMessage {
                 resume_token: typed(envelope.resume_token, "resume_token")?,
                 ice_servers: optional(envelope.ice_servers, "ice_servers")?.unwrap_or_default(),
                 resumed: optional(envelope.resumed, "resumed")?.unwrap_or(false),
+                founder: typed(envelope.founder, "founder")?,
             }),
             "peer_joined" => Ok(ServerMessage::PeerJoined {
                 id: typed(envelope.id, "id")?,
                 meta: Meta::from_raw(required(envelope.meta, "meta")?.to_owned())?,
             }),
-            "peer_left" => Ok(ServerMessage::PeerLeft { id: typed(envelope.id, "id")? }),
+            "peer_left" => Ok(ServerMessage::PeerLeft {
+                id: typed(envelope.id, "id")?,
+                founder: typed(envelope.founder, "founder")?,
+            }),
             "signal" => Ok(ServerMessage::Signal {
                 from: typed(envelope.from, "from")?,
                 payload: required(envelope.payload, "payload")?.to_owned(),
@@ -592,9 +612,10 @@ mod tests {
                     credential: None,
                 }],
                 resumed: true,
+                founder: 2,
             },
             ServerMessage::PeerJoined { id: 3, meta },
-            ServerMessage::PeerLeft { id: 3 },
+            ServerMessage::PeerLeft { id: 3, founder: 1 },
             ServerMessage::Signal {
                 from: 4,
                 payload: RawValue::from_string("null".into()).unwrap(),
@@ -607,6 +628,12 @@ mod tests {
         }
         let code = |text: &str| ServerMessage::decode(text).unwrap_err().code;
         assert_eq!(code(r#"{"type":"peer_left"}"#), ErrorCode::InvalidMessage);
+        assert_eq!(code(r#"{"type":"peer_left","id":3}"#), ErrorCode::InvalidMessage);
+        assert_eq!(
+            code(r#"{"type":"welcome","id":1,"peers":[],"resume_token":"t"}"#),
+            ErrorCode::InvalidMessage,
+            "a welcome names the founder"
+        );
         assert_eq!(
             code(r#"{"type":"error","code":"nope","message":""}"#),
             ErrorCode::InvalidMessage

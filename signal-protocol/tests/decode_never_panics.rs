@@ -150,10 +150,13 @@ proptest! {
                 credential: None,
             }],
             resumed: id % 2 == 0,
+            founder: ids.iter().copied().min().unwrap_or(id),
         };
         let text = welcome.encode();
         let again = ServerMessage::decode(&text).unwrap();
         prop_assert_eq!(again.encode(), text);
+        let left = ServerMessage::PeerLeft { id, founder: ids.first().copied().unwrap_or(id) };
+        prop_assert_eq!(ServerMessage::decode(&left.encode()).unwrap().encode(), left.encode());
         let payload = RawValue::from_string(format!("[{id}]")).unwrap();
         let signal = ServerMessage::encode_signal(id, &payload);
         let ServerMessage::Signal { from, payload: got } = ServerMessage::decode(&signal).unwrap()

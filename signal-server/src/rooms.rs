@@ -263,6 +263,7 @@ impl Rooms {
             resume_token: token.to_string(),
             ice_servers: ice_servers.to_vec(),
             resumed: resumed.is_some(),
+            founder: founder(&members).unwrap_or(id),
         }
         .encode()
         .into();
@@ -283,8 +284,10 @@ impl Rooms {
         if member.parked {
             metrics.parked.fetch_sub(1, Relaxed);
         }
-        let notice: Utf8Bytes = ServerMessage::PeerLeft { id }.encode().into();
-        broadcast(&members, &notice, metrics);
+        if let Some(founder) = founder(&members) {
+            let notice: Utf8Bytes = ServerMessage::PeerLeft { id, founder }.encode().into();
+            broadcast(&members, &notice, metrics);
+        }
         if members.is_empty() {
             // Remove only this room: a room of the same name created later is another `Arc`.
             if map.get(&room.name).is_some_and(|current| Arc::ptr_eq(current, room)) {
@@ -323,6 +326,13 @@ impl Room {
         let member = members.iter().find(|m| m.id == to).ok_or(ErrorCode::UnknownPeer)?;
         member.outbox.push(frame)
     }
+}
+
+/// The room's founder: its oldest member, parked ones included (ids only grow, so the lowest;
+/// `members` is not kept in join order). A parked founder stays one: it may resume, and the
+/// others see no change while it might.
+fn founder(members: &[Member]) -> Option<PeerId> {
+    members.iter().map(|member| member.id).min()
 }
 
 /// Queues a membership notice for every member. A member whose queue is full is not reading; it

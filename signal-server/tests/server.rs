@@ -5,7 +5,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{header, http_get, metric, quick_config, start, wait_for_metric, Client, PATIENCE};
-use flotilla_signal_protocol::{close_code, ErrorCode, IceServer, ServerMessage, MAX_META_BYTES};
+use flotilla_signal_protocol::{
+    close_code, ErrorCode, IceServer, PeerId, ServerMessage, MAX_META_BYTES,
+};
 use futures_util::SinkExt;
 use serde_json::json;
 use signal_server::{Config, Limits};
@@ -54,11 +56,37 @@ async fn join_relay_and_leave() {
     assert!(matches!(a.recv().await, ServerMessage::Signal { from, .. } if from == wb.id));
 
     b.close().await;
-    assert!(matches!(a.recv().await, ServerMessage::PeerLeft { id } if id == wb.id));
+    assert!(matches!(a.recv().await, ServerMessage::PeerLeft { id, .. } if id == wb.id));
     assert_eq!(metric(server.addr, "signal_messages_relayed_total").await, 2);
     a.close().await;
     wait_for_metric(server.addr, "signal_rooms", 0).await;
     wait_for_metric(server.addr, "signal_connections", 0).await;
+}
+
+/// Who left and who founds the room now, from a `peer_left`.
+fn left(message: ServerMessage) -> (PeerId, PeerId) {
+    match message {
+        ServerMessage::PeerLeft { id, founder } => (id, founder),
+        other => panic!("expected peer_left, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_oldest_member_is_the_founder_and_a_successor_is_named_when_it_leaves() {
+    let server = start(quick_config()).await;
+    let (a, wa) = Client::join(server.addr, "r", json!("a"), None).await;
+    assert_eq!(wa.founder, wa.id, "alone in a new room: the founder");
+    let (mut b, wb) = Client::join(server.addr, "r", json!("b"), None).await;
+    let (c, wc) = Client::join(server.addr, "r", json!("c"), None).await;
+    assert_eq!((wb.founder, wc.founder), (wa.id, wa.id), "newcomers are told who founds");
+    b.recv().await; // peer_joined c
+    c.close().await;
+    assert_eq!(left(b.recv().await), (wc.id, wa.id), "another tab leaving changes nothing");
+    // The founder leaves (before it founded anything, say): the oldest left takes over.
+    a.close().await;
+    assert_eq!(left(b.recv().await), (wa.id, wb.id));
+    let (_d, wd) = Client::join(server.addr, "r", json!("d"), None).await;
+    assert_eq!(wd.founder, wb.id);
 }
 
 #[tokio::test]
@@ -278,7 +306,7 @@ async fn an_unresumed_peer_leaves_after_the_ttl() {
     a.recv().await; // peer_joined
     b.drop_connection();
     let started = tokio::time::Instant::now();
-    assert!(matches!(a.recv().await, ServerMessage::PeerLeft { id } if id == wb.id));
+    assert!(matches!(a.recv().await, ServerMessage::PeerLeft { id, .. } if id == wb.id));
     assert!(started.elapsed() >= Duration::from_millis(900), "left before the TTL");
     // The token is spent: the same tab now joins as a newcomer.
     let (_b, again) = Client::join(server.addr, "r", json!("b"), Some(&wb.token)).await;
@@ -317,7 +345,7 @@ async fn a_silent_client_is_dropped_and_announced_while_a_live_one_stays() {
     assert!(matches!(a.recv().await, ServerMessage::PeerJoined { .. }));
     // `a` keeps reading (tungstenite answers pings), over several idle timeouts.
     let started = tokio::time::Instant::now();
-    assert!(matches!(a.recv().await, ServerMessage::PeerLeft { id } if id == ws.id));
+    assert!(matches!(a.recv().await, ServerMessage::PeerLeft { id, .. } if id == ws.id));
     assert!(started.elapsed() >= Duration::from_millis(400));
     a.expect_quiet(Duration::from_millis(1200)).await;
     a.signal(ws.id, json!("gone")).await;

@@ -28,6 +28,9 @@ type Deliver = Rc<RefCell<Box<dyn FnMut(NetEvent)>>>;
 #[derive(Default)]
 struct Hub {
     members: RefCell<BTreeMap<u64, (TabMeta, Deliver)>>,
+    /// Members in the order they joined: the first is the room's founder, as the signal
+    /// server names its oldest member.
+    joined: RefCell<Vec<u64>>,
 }
 
 impl Hub {
@@ -52,6 +55,7 @@ impl Hub {
                 hub.deliver(me, NetEvent::Up { link: id, meta: theirs });
             }
             hub.members.borrow_mut().insert(me, (meta.clone(), Rc::new(RefCell::new(on_event))));
+            hub.joined.borrow_mut().push(me);
             hub.deliver(me, NetEvent::Signaling(Signaling::Connected));
             Ok(Box::new(HubLink { hub: hub.clone(), me }) as Box<dyn Network>)
         })
@@ -60,6 +64,7 @@ impl Hub {
     /// The tab `node` closes: its links go down everywhere.
     fn leave(self: &Rc<Self>, node: u64) {
         self.members.borrow_mut().remove(&node);
+        self.joined.borrow_mut().retain(|&id| id != node);
         let others: Vec<u64> = self.members.borrow().keys().copied().collect();
         for id in others {
             self.deliver(id, NetEvent::Down { link: node, departed: true });
@@ -83,6 +88,10 @@ impl Network for HubLink {
 
     fn room_nodes(&self) -> Vec<u64> {
         self.hub.members.borrow().keys().copied().filter(|&id| id != self.me).collect()
+    }
+
+    fn is_founder(&self) -> bool {
+        self.hub.joined.borrow().first() == Some(&self.me)
     }
 
     fn close(&self) {}
@@ -169,6 +178,28 @@ async fn two_runtimes_form_a_cluster_and_an_append_from_either_commits_on_both()
     let committed = js_sys::Reflect::get(&burst, &"committed".into()).unwrap().as_f64();
     assert_eq!(committed, Some(500.0));
     wait_for("the burst on b", 5_000.0, || b.committed_count() == Some(502.0)).await;
+}
+
+/// Two tabs opened together: only the one the signal server names founder (the room's oldest)
+/// bootstraps, whatever their node ids, and the other joins its cluster. Each tab's own guess
+/// (the lowest node id it saw) once let two of them found a cluster each.
+#[wasm_bindgen_test]
+async fn only_the_rooms_founder_bootstraps_and_the_other_tab_joins_it() {
+    let (older, younger) = ("test/runtime/founder/older/", "test/runtime/founder/younger/");
+    wipe(older);
+    wipe(younger);
+    let hub = Rc::new(Hub::default());
+    // The older tab has the higher node id: the lowest id would have been the other one.
+    let (_o, o) = start(&hub, 302, older);
+    let (_y, y) = start(&hub, 301, younger);
+    wait_for("both to be voters", 10_000.0, || {
+        let voters =
+            |hook: &FlotillaHook| hook.ready() && js_sys::Array::from(&hook.voters()).length() == 2;
+        voters(&o) && voters(&y)
+    })
+    .await;
+    assert_eq!(o.leader(), Some(302.0), "the founder bootstrapped the cluster, and leads it");
+    assert_eq!(y.leader(), Some(302.0));
 }
 
 /// Two clusters that meet in one room (as after a signaling outage) stay apart: neither leader

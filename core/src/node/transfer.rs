@@ -11,6 +11,19 @@
 //! could be lost with the old leader's term. Membership changes wait too. If the target has not
 //! taken over within the maximum election timeout, the transfer is abandoned and the leader goes
 //! on as before.
+//!
+//! # Handing off on the way out
+//! A leader about to stop for good (its tab is closing) cannot wait for a target to catch up,
+//! and will not answer vote requests either, so with three voters its successor would need the
+//! one other voter's answer, a round trip that a busy machine can stretch to hundreds of
+//! milliseconds. [`Node::hand_off`] does what it can in one breath: if the voter it names already
+//! has the whole log, it tells it to campaign now and, in the same batch, grants it its vote for
+//! that election (the next term). That is an ordinary vote, only given before it was
+//! asked for: the leader moves to the next term, records the vote durably before sending it
+//! (the runtime persists before it sends), and can vote for no one else in that term; the
+//! target's log is at least as up to date as its own, which is all the election restriction
+//! asks (section 5.4.1). With three voters the target then holds a majority as soon as the
+//! batch arrives: a new leader with no round trip at all.
 use super::{Node, Role};
 use crate::{LogIndex, MessageBody, Millis, NodeId, Reducer, Term};
 use core::fmt;
@@ -31,6 +44,8 @@ pub enum TransferError {
     NotAVoter(NodeId),
     /// Stepping down needs another voter to take over.
     NoOtherVoter,
+    /// Handing off at once needs a voter with the whole log; this one is behind.
+    Behind(NodeId),
 }
 
 impl fmt::Display for TransferError {
@@ -42,6 +57,7 @@ impl fmt::Display for TransferError {
             Self::NotLeader { leader: None } => write!(f, "not the leader, and no leader is known"),
             Self::NotAVoter(id) => write!(f, "node {id} is not a voter"),
             Self::NoOtherVoter => write!(f, "no other voter can take over"),
+            Self::Behind(id) => write!(f, "node {id} does not have the whole log"),
         }
     }
 }
@@ -87,6 +103,35 @@ impl<R: Reducer> Node<R> {
         let target = self.best_successor().ok_or(TransferError::NoOtherVoter)?;
         self.transfer_leadership(now, target)?;
         Ok(target)
+    }
+
+    /// The leader is about to stop for good: hands leadership to `target`, another voter, at
+    /// once and votes for it in the election it asks it to start (see the module documentation),
+    /// then follows no one in that term. Fails, changing nothing, unless this node leads and
+    /// `target` has the whole log (then the others' election timeouts, or the runtime's failure
+    /// hints, elect the next leader as for a crash). The runtime names the target: it knows
+    /// which tab is likely to answer first.
+    pub fn hand_off(&mut self, now: Millis, target: NodeId) -> Result<(), TransferError> {
+        self.now = self.now.max(now);
+        if self.role != Role::Leader || self.term == Term::MAX {
+            return Err(TransferError::NotLeader { leader: self.leader });
+        }
+        if target == self.config.id {
+            return Err(TransferError::NoOtherVoter);
+        }
+        if !self.configs.latest().is_voter(target) {
+            return Err(TransferError::NotAVoter(target));
+        }
+        if self.match_of(target) < self.log.last_index() {
+            return Err(TransferError::Behind(target));
+        }
+        self.send(target, self.term, MessageBody::TimeoutNow);
+        let next = self.term + 1;
+        self.become_follower(now, next, None);
+        self.voted_for = Some(target);
+        self.hard_state_dirty = true;
+        self.send(target, next, MessageBody::VoteResponse { pre_vote: false, granted: true });
+        Ok(())
     }
 
     /// The other voter with the longest matching log (the lowest id among equals).

@@ -52,6 +52,7 @@ pub struct Welcome {
     pub token: String,
     pub ice_servers: Vec<flotilla_signal_protocol::IceServer>,
     pub resumed: bool,
+    pub founder: PeerId,
 }
 
 pub struct Client {
@@ -80,8 +81,8 @@ impl Client {
     pub async fn hello(&mut self, meta: Value, token: Option<&str>) -> Welcome {
         self.send(json!({"type": "hello", "meta": meta, "resume_token": token}).to_string()).await;
         match self.recv().await {
-            ServerMessage::Welcome { id, peers, resume_token, ice_servers, resumed } => {
-                Welcome { id, peers, token: resume_token, ice_servers, resumed }
+            ServerMessage::Welcome { id, peers, resume_token, ice_servers, resumed, founder } => {
+                Welcome { id, peers, token: resume_token, ice_servers, resumed, founder }
             }
             other => panic!("expected welcome, got {other:?}"),
         }

@@ -146,8 +146,19 @@ impl Cluster {
         voters.len() - leaving >= leaving && closed < voters.len() - voters.len() / 2
     }
 
-    /// The node's tab closes for good.
+    /// The node's tab closes for good. A leader hands off on its way out, as the web runtime
+    /// does on `pagehide`; whatever its disk has not written by the close is lost with the tab.
     fn close(&mut self, id: NodeId) {
+        let now = self.now;
+        let host = self.host(id);
+        let running = !host.paused;
+        let leader = host.node.as_mut().filter(|node| node.status().role == Role::Leader);
+        if let Some(node) = leader.filter(|_| running) {
+            let voters = node.membership().voters().to_vec();
+            let successor = voters.into_iter().find(|&voter| node.hand_off(now, voter).is_ok());
+            self.trace.line(now, || format!("n{id} hands off to {successor:?} as it closes"));
+            self.after_input(id);
+        }
         self.crash(id);
         let host = self.host(id);
         host.closed = true;

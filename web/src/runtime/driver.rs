@@ -15,15 +15,18 @@
 //!    the next membership check.
 //!
 //! # Membership
-//! A tab alone in its room for `BOOTSTRAP_ALONE_MS`, or the lowest id among tabs that all said
-//! (by gossip) they are in no cluster, bootstraps; any other tab asks to join through a member
-//! it is linked to. The leader runs the core's policy: linked tabs outside the configuration
+//! Only the room's founder (the signal server names one: its oldest tab) bootstraps a cluster,
+//! once it has been alone in the room for `BOOTSTRAP_ALONE_MS` or every other tab of the room
+//! said (by gossip) that it is in no cluster; any other tab asks to join through a member it is
+//! linked to. The leader runs the core's policy: linked tabs outside the configuration
 //! are admitted, learners promoted once caught up, tabs that closed (a goodbye frame, or the
 //! signal server saying they left the room) removed at once, silent ones after `dead_after`. A tab that reloads is removed and comes back as a learner
 //! with its own log, so no configuration ever waits for a tab that may not return.
 //!
 //! # Failure hints
-//! A closed link is the core's fast failure hint (`handle_peer_disconnected`); on top of it
+//! A leader whose page closes hands off on its way out (`page_hide`): its successor is elected
+//! as soon as that frame arrives. Otherwise a goodbye frame, or a closed link, is the core's
+//! fast failure hint (`handle_peer_disconnected`); on top of it
 //! this loop retries a lost first campaign in turns and breaks split votes at random
 //! (`disconnected`, `split_vote`), so a new leader usually follows a closed one within tens of
 //! milliseconds rather than an election timeout.
@@ -82,6 +85,8 @@ struct Link {
     name: String,
     colour: String,
     reassembly: Reassembly,
+    /// When it came up.
+    since: f64,
 }
 
 /// When to campaign again after the leader's tab closed (see `Driver::disconnected`).
@@ -847,7 +852,7 @@ impl Driver {
         self.obs.event(at, TimelineKind::Info, format!("{name} connected"));
         self.links.insert(
             link,
-            Link { node: meta.node, name, colour, reassembly: Reassembly::default() },
+            Link { node: meta.node, name, colour, reassembly: Reassembly::default(), since: at },
         );
         self.by_node.insert(meta.node, link);
         self.heard.insert(meta.node, at);
@@ -942,7 +947,39 @@ impl Driver {
         }
     }
 
+    /// The page is going away for good. A leader hands off first (`Node::hand_off`: a voter
+    /// with the whole log gets `TimeoutNow` and this node's vote for the next term in one frame,
+    /// ahead of the goodbye), so the next leader needs no round trip; the e2e suite saw that
+    /// round trip, between two tabs starved of CPU, stretch to 180 ms, and the followers' own
+    /// campaign after the goodbye (pre-vote, then vote: two of them) past 300. If no voter has
+    /// the whole log, the goodbye alone starts their campaigns, as before. A paused node is a
+    /// frozen process: it does nothing but go.
+    ///
+    /// The successor is the voter linked longest: a tab opened a second ago is still compiling
+    /// its wasm and rendering its first views, and the suite saw one handed the lead get the
+    /// frame 120-270 ms after the goodbye reached the older tab.
     fn page_hide(&mut self) {
+        if !self.paused && self.node.status().role == Role::Leader {
+            let mut successors: Vec<(f64, NodeId)> = self
+                .by_node
+                .iter()
+                .filter_map(|(&node, link)| self.links.get(link).map(|link| (link.since, node)))
+                .collect();
+            let at = now();
+            // Oldest first, without a sort (a sort of these cost the bundle 1.8 KB gzip).
+            while let Some(oldest) =
+                (0..successors.len()).min_by(|&a, &b| successors[a].0.total_cmp(&successors[b].0))
+            {
+                let (_, successor) = successors.swap_remove(oldest);
+                if self.node.hand_off(at as u64, successor).is_ok() {
+                    let text =
+                        format!("leaving: handing leadership to {}", self.name_of(successor));
+                    self.obs.event(at, TimelineKind::Info, text);
+                    self.drain();
+                    break;
+                }
+            }
+        }
         self.transmit_outbox();
         self.write_lazy_hard_state();
         self.gossip.depart();
@@ -1008,7 +1045,7 @@ impl Driver {
     /// Outside the cluster: join through a linked member (gossip says who is one), or, if no
     /// member turned up within the discovery window, bootstrap a cluster. Two tabs opened
     /// together must not both bootstrap (two clusters with different first entries can never
-    /// merge), so only the lowest node id of the room's non-members does; the others join it.
+    /// merge), so only the room's founder does; the others join it.
     ///
     /// As leader: the core's automatic policy decides the next single-server change. Announced
     /// are the linked tabs that are not members (new tabs, and tabs that return after they were
@@ -1081,10 +1118,16 @@ impl Driver {
             self.node.request_join(at as u64, via);
             return self.drain();
         }
-        // Bootstrap only when no other tab of the room can be a member or bootstrap first: it
-        // has been alone in the room for `BOOTSTRAP_ALONE_MS`, or every other tab said (through
-        // gossip) that it is in no cluster and this tab has the lowest id. A tab not heard from
-        // yet blocks it: it may be a member whose link is still coming up.
+        // Bootstrap only as the room's founder, and only when no other tab of the room can be a
+        // member: it has been alone in the room for `BOOTSTRAP_ALONE_MS`, or every other tab
+        // said (through gossip) that it is in no cluster. A tab not heard from yet blocks it: it
+        // may be a member whose link is still coming up (a reload, with its durable state).
+        //
+        // The founder is the signal server's, not this tab's own guess (such as the lowest node
+        // id among the tabs it sees): tabs opened together see each other at different moments,
+        // and two of them once each took itself for the one to found (one had not seen the
+        // other in the room yet, the other believed a relayed, stale "in no cluster"). The
+        // server names one oldest tab per room, and names the next when it leaves.
         let status = self.node.status();
         let pristine = status.last_index == 0 && status.term == 0;
         let Some(joined_at) = self.room_joined_at.filter(|_| pristine) else { return };
@@ -1104,16 +1147,14 @@ impl Driver {
             }
             return;
         }
-        let lowest = room.iter().all(|&node| node > me);
         // Linked, not just known: gossip travels through third tabs, so an unlinked tab's "in no
-        // cluster" may be stale. Two tabs opened together once both founded a cluster that way
-        // (one had not seen the other in the room yet, the other believed a relayed "no").
+        // cluster" may be stale.
         let outsiders = room.iter().all(|&node| {
             self.by_node.contains_key(&node)
                 && self.gossip.get(node, &Key::Custom(MEMBER_KEY.to_owned()))
                     == Some(&Value::Bool(false))
         });
-        if lowest && outsiders {
+        if self.net.is_founder() && outsiders {
             let config = self.timings.config(me);
             self.node = Node::bootstrap(config, seed(), at as u64);
             self.found_cluster();

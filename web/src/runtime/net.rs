@@ -59,6 +59,9 @@ pub trait Network {
     /// The node ids of every other tab in the room, linked or not yet (the signal server's
     /// list): who might bootstrap a cluster at the same time as this tab.
     fn room_nodes(&self) -> Vec<NodeId>;
+    /// Whether this tab is the room's founder, the one tab that may bootstrap a cluster (the
+    /// signal server names one per room: see `flotilla_signal_protocol`).
+    fn is_founder(&self) -> bool;
     /// Leaves for good: closes every link.
     fn close(&self);
 }
@@ -149,6 +152,10 @@ impl Network for MeshNet {
 
     fn room_nodes(&self) -> Vec<NodeId> {
         self.mesh.peers().into_iter().map(|peer| peer.meta.node).collect()
+    }
+
+    fn is_founder(&self) -> bool {
+        self.mesh.is_founder()
     }
 
     fn close(&self) {

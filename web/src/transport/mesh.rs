@@ -131,6 +131,8 @@ struct Inner<M> {
     signal: RefCell<Option<SignalClient>>,
     /// Our signal id in the current session; decides which side of each pair offers.
     me: Cell<Option<PeerId>>,
+    /// The room's founder as the server last named it (`welcome`, `peer_left`).
+    founder: Cell<Option<PeerId>>,
     ice_servers: RefCell<Vec<IceServer>>,
     peers: RefCell<VecMap<PeerKey, Peer<M>>>,
     next_key: Cell<u64>,
@@ -167,6 +169,7 @@ impl<M: Serialize + DeserializeOwned + Clone + 'static> Mesh<M> {
         let inner = Rc::new(Inner {
             signal: RefCell::new(None),
             me: Cell::new(None),
+            founder: Cell::new(None),
             ice_servers: RefCell::new(Vec::new()),
             peers: RefCell::new(VecMap::new()),
             next_key: Cell::new(1),
@@ -224,6 +227,13 @@ impl<M: Serialize + DeserializeOwned + Clone + 'static> Mesh<M> {
         self.inner.me.get()
     }
 
+    /// Whether the signal server names this tab the room's founder (its oldest member: the one
+    /// tab that may start something new for the room; see the signal protocol).
+    pub fn is_founder(&self) -> bool {
+        let me = self.inner.me.get();
+        me.is_some() && me == self.inner.founder.get()
+    }
+
     /// Leaves the room: closes every link and the socket, silently.
     pub fn close(&self) {
         self.inner.close();
@@ -252,13 +262,23 @@ impl<M: Serialize + DeserializeOwned + Clone + 'static> Inner<M> {
     fn on_signal(self: &Rc<Self>, event: SignalEvent) {
         match event {
             SignalEvent::State(state) => self.queue(MeshEvent::Signaling(state)),
-            SignalEvent::Message(ServerMessage::Welcome { id, peers, ice_servers, .. }) => {
+            SignalEvent::Message(ServerMessage::Welcome {
+                id,
+                peers,
+                ice_servers,
+                founder,
+                ..
+            }) => {
+                self.founder.set(Some(founder));
                 self.welcome(id, peers, ice_servers)
             }
             SignalEvent::Message(ServerMessage::PeerJoined { id, meta }) => {
                 self.peer_joined(id, meta.get())
             }
-            SignalEvent::Message(ServerMessage::PeerLeft { id }) => self.peer_left(id),
+            SignalEvent::Message(ServerMessage::PeerLeft { id, founder }) => {
+                self.founder.set(Some(founder));
+                self.peer_left(id)
+            }
             SignalEvent::Message(ServerMessage::Signal { from, payload }) => {
                 match parse_payload::<SignalPayload>(&payload) {
                     Ok(payload) => self.signal_from(from, payload),
