@@ -47,12 +47,16 @@
 //! event could have revealed. A runtime that crashes loses exactly the writes it had not
 //! finished, and [`Node::restart`] rebuilds the node from the [`DurableState`] it kept.
 //!
-//! One relaxation is safe (Ongaro's thesis, section 10.2.1): a leader's appends may be sent
-//! before the `Persist` of the entries they carry, since they promise nothing about the
-//! leader's own disk. The node counts its own entries toward a quorum as soon as it emits them,
-//! so such a runtime must finish that `Persist` before it hands the node any further input
-//! (the answers to those appends above all): the web runtime does, its writes being synchronous
-//! in the same task. Writes of a term or vote, and everything a follower sends, keep the rule.
+//! One relaxation is safe (Ongaro's thesis, section 10.2.1) for a runtime in which no crash
+//! can fall between a send and the write after it: a leader's appends may be sent before the
+//! `Persist` of the entries they carry, if that `Persist` finishes before the node gets any
+//! further input. Two things lean on the leader's write: the node counts its own entries toward
+//! a quorum as soon as it emits them, and in 2- and 3-voter clusters a follower takes an entry of
+//! its leader's term as committed once it wrote it (`node::replication`), which holds only if
+//! the leader has it too. The web runtime qualifies: its writes are synchronous `setItem` calls
+//! in the same task as the sends, and a tab is stopped, frozen or reloaded only between tasks (a
+//! renderer killed mid-task can lose either, in any order: storage and data channels leave it by
+//! separate IPC paths). Writes of a term or vote, and everything a follower sends, keep the rule.
 //!
 //! # Example: a three-node cluster in one loop
 //!

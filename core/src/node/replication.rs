@@ -11,7 +11,7 @@
 //! 3-voter clusters: when the leader and this follower alone are a quorum, a follower that
 //! persisted an entry of the leader's term knows it is committed (section 5.4.2 counts replicas,
 //! not the leader's knowledge of them). The leader wrote the entry before sending it (the
-//! durability rule), the append proved both logs equal up to it, so a quorum holds it: every
+//! durability rule, or its one relaxation in the crate doc, which keeps this true), the append proved both logs equal up to it, so a quorum holds it: every
 //! later leader has it. Any quorum of the next configuration, one server away, still meets those
 //! two (section 4.1), so a change in flight does not break the argument.
 use super::{Event, Node, Output, Role};

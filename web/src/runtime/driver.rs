@@ -483,10 +483,17 @@ impl Driver {
             }
         }
         if self.store.has_unflushed() {
-            if self.send_at_once && self.sends_before_flush(vote_written) {
+            let sent_first = self.send_at_once && self.sends_before_flush(vote_written);
+            if sent_first {
                 self.transmit_outbox();
             }
             if let Err(error) = self.store.flush() {
+                if sent_first {
+                    // A follower may already count those entries committed because this
+                    // leader holds them (follower-side commit, see the core's crate doc): a
+                    // stored log without them must never vote again.
+                    self.forget_node();
+                }
                 return self.fail(format!("sessionStorage write failed: {error}"));
             }
         }
@@ -508,10 +515,12 @@ impl Driver {
     /// write of them lands (thesis §10.2.1) provided it counts itself toward their commit only
     /// once that write has landed. Here the write is a synchronous `setItem` in this same task,
     /// so no acknowledgement can be handled (acks are tasks of their own) before it finished:
-    /// the flush that follows is that write. If it fails, the node stops for good and never
-    /// counts itself; followers holding the entries are then as after a leader that crashed
-    /// having sent them, which Raft allows (a later leader may commit them or not, so the
-    /// proposals are reported as of unknown outcome, see `fail`). A leader's other messages
+    /// the flush that follows is that write. If it fails, the node stops for good, never
+    /// counts itself, and forgets its id and stored state (`forget_node`): followers holding
+    /// the entries are then as after a leader that crashed having sent them, which Raft allows
+    /// (a later leader may commit them or not, so the proposals are reported as of unknown
+    /// outcome, see `fail`), except that a follower may have taken them as committed with
+    /// this leader's copy, which no log of this node that lacks them may ever contradict. A leader's other messages
     /// (heartbeats, snapshot chunks, refused votes) promise nothing a pending write holds; a
     /// new term or vote must be durable before anything of that term is said, and a follower
     /// always writes before it acknowledges, so any other batch keeps persist-before-send.
@@ -1200,15 +1209,20 @@ impl Driver {
         self.lazy_hard_state = None;
         self.failed = Some("wiped; reloading".to_owned());
         self.ticker.pause();
+        self.forget_node();
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().reload();
+        }
+    }
+
+    /// Deletes this node's durable state and its id, so that the tab, reloaded, is a new node:
+    /// under its old id it may have voted in this term.
+    fn forget_node(&mut self) {
         if let Err(error) = self.store.wipe() {
             console::error!(format!("flotilla: wipe failed: {error}"));
         }
-        // A wiped node must not come back under its old id: it may have voted in this term.
         if let Ok(storage) = super::storage::session_storage() {
             let _ = storage.remove_item(super::storage::identity::NODE_ID_KEY);
-        }
-        if let Some(window) = web_sys::window() {
-            let _ = window.location().reload();
         }
     }
 
