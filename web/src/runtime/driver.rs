@@ -980,10 +980,8 @@ impl Driver {
                 (0..successors.len()).min_by(|&a, &b| successors[a].0.total_cmp(&successors[b].0))
             {
                 let (_, successor) = successors.swap_remove(oldest);
+                // No timeline event: this page is going away, nobody would read it.
                 if self.node.hand_off(at as u64, successor).is_ok() {
-                    let text =
-                        format!("leaving: handing leadership to {}", self.name_of(successor));
-                    self.obs.event(at, TimelineKind::Info, text);
                     self.drain();
                     break;
                 }
