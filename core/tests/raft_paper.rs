@@ -309,6 +309,18 @@ fn section_5_3_many_proposals_travel_in_one_append_per_follower() {
     assert_eq!(c.applied[&3].len(), 100);
 }
 
+/// How many entries each non-empty append to `to` delivered since `c.delivered[since]` carried.
+fn entries_per_append(c: &Cluster, since: usize, to: NodeId) -> Vec<usize> {
+    c.delivered[since..]
+        .iter()
+        .filter(|m| m.to == to)
+        .filter_map(|m| match &m.body {
+            MessageBody::Append { entries, .. } if !entries.is_empty() => Some(entries.len()),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn section_5_3_proposals_made_while_an_append_is_in_flight_go_with_its_answer() {
     let mut c = Cluster::new(3);
@@ -324,14 +336,7 @@ fn section_5_3_proposals_made_while_an_append_is_in_flight_go_with_its_answer() 
         c.drain(1);
     }
     c.settle();
-    let to_3: Vec<usize> = c.delivered[before..]
-        .iter()
-        .filter(|m| m.to == 3)
-        .filter_map(|m| match &m.body {
-            MessageBody::Append { entries, .. } if !entries.is_empty() => Some(entries.len()),
-            _ => None,
-        })
-        .collect();
+    let to_3 = entries_per_append(&c, before, 3);
     assert_eq!(to_3, [1, 2], "the two later entries wait for the first append's answer");
     c.run_for(50);
     assert_eq!(c.applied[&3].len(), 3);
@@ -352,14 +357,7 @@ fn section_5_3_a_bursts_last_partial_append_does_not_wait_behind_full_ones() {
     c.node_mut(1).propose(now, req(1, 11), write(11, 11)).unwrap();
     c.drain(1);
     c.settle();
-    let to_3: Vec<usize> = c.delivered[before..]
-        .iter()
-        .filter(|m| m.to == 3)
-        .filter_map(|m| match &m.body {
-            MessageBody::Append { entries, .. } if !entries.is_empty() => Some(entries.len()),
-            _ => None,
-        })
-        .collect();
+    let to_3 = entries_per_append(&c, before, 3);
     assert_eq!(to_3, [4, 4, 2, 1], "the burst's tail goes with it; the lone proposal waits");
     c.run_for(50);
     assert_eq!(c.applied[&3].len(), 11);
