@@ -148,6 +148,7 @@ impl Runtime {
             cost_timer: RefCell::new(None),
             frame_timer: RefCell::new(None),
             deferred: Cell::new(false),
+            control_changed: Cell::new(false),
             send_microtask: RefCell::new(None),
             send_scheduled: Cell::new(false),
             pagehide: RefCell::new(None),
@@ -211,6 +212,10 @@ pub(crate) struct Shared {
     /// A due view waits for the commit in flight (see `render`): the next input that finds
     /// none asks for it again.
     deferred: Cell<bool>,
+    /// Pause or Isolate was just used: the next view comes at once, neither deferred nor
+    /// paced, since those buttons act on the state the view shows (a second click on a view
+    /// still showing "Pause" would pause again instead of resuming).
+    control_changed: Cell<bool>,
     /// The microtask that transmits the driver's outbox (see `schedule_send`), and whether it
     /// is queued.
     send_microtask: RefCell<Option<Closure<dyn FnMut()>>>,
@@ -222,6 +227,9 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn input(self: &Rc<Self>, input: Input) {
+        if matches!(input, Input::Command(Command::SetPaused(_) | Command::SetIsolated(_))) {
+            self.control_changed.set(true);
+        }
         self.inbox.borrow_mut().push_back(input);
         self.pump();
     }
@@ -245,7 +253,9 @@ impl Shared {
         if send {
             self.schedule_send();
         }
-        if resume {
+        if self.control_changed.get() {
+            self.frame_after(0.0);
+        } else if resume {
             // The commit a view waited for is done: render soon rather than at the deadline,
             // but not at once. Bursts and closed loops come back to back: the next one's first
             // input usually arrives within `VIEW_AFTER_COMMIT_MS`, and the view then waits
@@ -359,15 +369,16 @@ impl Shared {
     fn render(self: &Rc<Self>) {
         self.frame_pending.set(false);
         let at = now();
+        let urgent = self.control_changed.replace(false);
         // A frame may come a little before the timer's due time: close enough.
-        if at - self.last_view.get() < self.view_every() - 4.0 {
+        if !urgent && at - self.last_view.get() < self.view_every() - 4.0 {
             return self.request_frame();
         }
         let built = {
             let Ok(mut slot) = self.driver.try_borrow_mut() else { return self.request_frame() };
             let Some(driver) = slot.as_mut() else { return };
             let overdue = at - self.last_view.get() >= VIEW_DEFER_MAX_MS;
-            if !overdue && driver.commit_in_flight() {
+            if !overdue && !urgent && driver.commit_in_flight() {
                 // Wait for the commit (`pump` asks again when it is done), or until overdue.
                 self.deferred.set(true);
                 self.frame_after(self.last_view.get() + VIEW_DEFER_MAX_MS - at);

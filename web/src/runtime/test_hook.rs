@@ -33,6 +33,7 @@ use wasm_bindgen::prelude::*;
 
 use super::driver::{Driver, Input, Settle};
 use super::Shared;
+use crate::components::paint::timeline_label;
 use crate::view::Command;
 
 /// Sets `window.flotilla` to a hook on this runtime.
@@ -372,7 +373,7 @@ impl FlotillaHook {
                 .map(|e| {
                     object(&[
                         ("at", number(e.at)),
-                        ("kind", JsValue::from_str(&format!("{:?}", e.kind))),
+                        ("kind", JsValue::from_str(timeline_label(e.kind))),
                         ("text", JsValue::from_str(&e.text)),
                     ])
                 })
