@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -15,6 +15,7 @@ use flotilla_web::runtime::storage::DurableStore;
 use flotilla_web::runtime::test_hook::FlotillaHook;
 use flotilla_web::runtime::{MakeNetwork, Options, Runtime, RuntimeHandle, TabMeta};
 use flotilla_web::transport::SendError;
+use flotilla_web::view::{ClusterView, Command, ControlsView};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use wasm_bindgen_test::*;
 use yew::Callback;
@@ -98,6 +99,16 @@ impl Network for HubLink {
 }
 
 fn start(hub: &Rc<Hub>, node: u64, prefix: &str) -> (RuntimeHandle, FlotillaHook) {
+    start_drawn(hub, node, prefix, Callback::from(|_| ()))
+}
+
+/// As [`start`], with the views the UI would draw going to `on_view`.
+fn start_drawn(
+    hub: &Rc<Hub>,
+    node: u64,
+    prefix: &str,
+    on_view: Callback<ClusterView>,
+) -> (RuntimeHandle, FlotillaHook) {
     let options = Options {
         room: "test".to_owned(),
         node_id: Some(node),
@@ -105,7 +116,7 @@ fn start(hub: &Rc<Hub>, node: u64, prefix: &str) -> (RuntimeHandle, FlotillaHook
         network: Some(hub.network()),
         test_hook: false,
     };
-    let handle = Runtime::start_with(options, Callback::from(|_| ()));
+    let handle = Runtime::start_with(options, on_view);
     let hook = handle.hook();
     (handle, hook)
 }
@@ -242,4 +253,58 @@ async fn two_clusters_in_one_room_never_mix() {
         assert_eq!(hook.role().as_deref(), Some("leader"), "neither leader was deposed");
         assert_eq!(hook.committed_count(), Some(2.0), "each log holds its own two posts");
     }
+}
+
+/// The Pause button acts on what the view shows (it sends `SetPaused(!shown)`), so the view must
+/// show a pause at once, even while a commit is in flight, when views otherwise wait for the
+/// commit (up to a second). A view that still showed "Pause" made the next click, meant as
+/// Resume, pause again.
+#[wasm_bindgen_test]
+async fn a_pause_while_a_commit_is_in_flight_shows_at_once_and_the_next_click_resumes() {
+    let (pa, pb) = ("test/runtime/pause/a/", "test/runtime/pause/b/");
+    wipe(pa);
+    wipe(pb);
+    let hub = Rc::new(Hub::default());
+    let shown: Rc<RefCell<Option<ControlsView>>> = Rc::default();
+    let views = Rc::new(Cell::new(0_u32));
+    let on_view = {
+        let (shown, views) = (shown.clone(), views.clone());
+        Callback::from(move |view: ClusterView| {
+            *shown.borrow_mut() = Some(view.controls);
+            views.set(views.get() + 1);
+        })
+    };
+    let (a_handle, a) = start_drawn(&hub, 401, pa, on_view);
+    let (_b, b) = start(&hub, 402, pb);
+    wait_for("both to be voters", 10_000.0, || {
+        let voters =
+            |hook: &FlotillaHook| hook.ready() && js_sys::Array::from(&hook.voters()).length() == 2;
+        voters(&a) && voters(&b)
+    })
+    .await;
+    assert_eq!(a.leader(), Some(401.0), "the founder leads");
+    // With its only follower frozen, the leader's append cannot commit: it stays in flight.
+    b.pause();
+    let in_flight = a.append("waits for b".to_owned());
+    wait_for("the append in flight", 1_000.0, || a.last_index() > a.commit()).await;
+    // Right after a view, a view deferred behind the commit would wait almost a second.
+    let seen = views.get();
+    wait_for("a view", 2_000.0, || views.get() > seen).await;
+
+    let click = |shown: &RefCell<Option<ControlsView>>| {
+        let paused = shown.borrow().as_ref().expect("a view").paused;
+        a_handle.command(Command::SetPaused(!paused));
+    };
+    click(&shown);
+    assert!(a.paused(), "the click paused the node");
+    wait_for("the view to show the pause", 500.0, || {
+        shown.borrow().as_ref().is_some_and(|controls| controls.paused)
+    })
+    .await;
+    click(&shown);
+    assert!(!a.paused(), "the next click resumed the node");
+
+    b.resume();
+    let index = JsFuture::from(in_flight).await.expect("the append commits once b is back");
+    assert!(index.as_f64().is_some());
 }
