@@ -88,8 +88,10 @@ pub fn arc_path(r: f64, fraction: f64) -> String {
     )
 }
 
-#[component]
-pub fn Ring(props: &RingProps) -> Html {
+/// The drawing. Plain functions, not components, like the ring's other parts: `RingPanel`
+/// re-renders when its props change, which are the ring's, and the legend is a few static
+/// elements; as components the two cost 0.9 KB gzip of the bundle.
+fn ring(props: &RingProps) -> Html {
     let count = props.nodes.len();
     let r = node_radius(count);
     let at = |slot: usize| position(slot, count);
@@ -274,8 +276,7 @@ fn centre_status(nodes: &[NodeView], tally: Option<VoteTally>) -> Html {
 }
 
 /// The legend under the ring: message kinds that are drawn on it, and the reply convention.
-#[component]
-pub fn RingLegend() -> Html {
+fn ring_legend() -> Html {
     let drawn = KINDS.iter().copied().filter(|k| {
         matches!(
             k,
@@ -304,9 +305,8 @@ pub fn RingPanel(props: &RingProps) -> Html {
         <Panel title="Cluster" class="panel-ring" aside={html! {
             <span class="muted">{ format!("{} nodes", props.nodes.len()) }</span>
         }}>
-            <Ring nodes={props.nodes.clone()} in_flight={props.in_flight.clone()}
-                  election_timer={props.election_timer} vote_tally={props.vote_tally} />
-            <RingLegend />
+            { ring(props) }
+            { ring_legend() }
         </Panel>
     }
 }
