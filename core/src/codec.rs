@@ -34,8 +34,14 @@ impl fmt::Display for DecodeError {
             Self::TooShort { len } => {
                 write!(f, "message too short: {len} bytes, the header alone is {HEADER_LEN}")
             }
-            Self::BadMagic { found } => {
-                write!(f, "not a Flotilla message: starts with {found:02x?}, expected {MAGIC:02x?}")
+            // Byte by byte in hex: `{:02x?}` of the arrays would link the Debug formatting of
+            // slices and bytes into every build (0.6 KB gzip of the web app).
+            Self::BadMagic { found: [a, b] } => {
+                let [m, n] = MAGIC;
+                write!(
+                    f,
+                    "not a Flotilla message: starts with {a:02x} {b:02x}, expected {m:02x} {n:02x}"
+                )
             }
             Self::UnsupportedVersion { found } => {
                 write!(f, "unsupported wire format version {found} (this build speaks {VERSION})")
