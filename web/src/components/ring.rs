@@ -8,7 +8,7 @@ use std::f64::consts::{FRAC_PI_2, PI, TAU};
 
 use yew::prelude::*;
 
-use super::format::{fixed, shortest};
+use super::format::fixed;
 use super::paint::{kind_class, kind_label, role_class, role_label, shown_role, term_style, KINDS};
 use super::panel::Panel;
 use crate::view::{FlightView, MessageKind, NodeView, TimerView, VoteTally};
@@ -133,7 +133,7 @@ fn ring(props: &RingProps) -> Html {
     });
 
     html! {
-        <svg class="ring" viewBox={format!("0 0 {} {}", shortest(WIDTH), shortest(HEIGHT))} role="img"
+        <svg class="ring" viewBox={format!("0 0 {} {}", f(WIDTH), f(HEIGHT))} role="img"
              aria-label="Cluster ring: every node, its term and role, and messages in flight">
             <circle class="orbit" cx={f(CENTRE.0)} cy={f(CENTRE.1)} r={f(RADIUS)} />
             <g class="links">{ for links }</g>
@@ -266,7 +266,7 @@ fn centre_status(nodes: &[NodeView], tally: Option<VoteTally>) -> Html {
         }
     };
     html! {
-        <g {class} transform={format!("translate({} {})", shortest(cx), shortest(cy))}>
+        <g {class} transform={format!("translate({} {})", f(cx), f(cy))}>
             <circle class="hub" r="62" />
             <text class="kicker" y="-18">{ kicker }</text>
             <text class="headline" y="4">{ headline }</text>
