@@ -125,6 +125,16 @@ fn wipe(prefix: &str) {
     DurableStore::open(prefix).expect("sessionStorage").wipe().expect("wipe");
 }
 
+/// Waits until both tabs run and count two voters.
+async fn two_voters(a: &FlotillaHook, b: &FlotillaHook) {
+    wait_for("both to be voters", 10_000.0, || {
+        let voters =
+            |hook: &FlotillaHook| hook.ready() && js_sys::Array::from(&hook.voters()).length() == 2;
+        voters(a) && voters(b)
+    })
+    .await;
+}
+
 async fn append(hook: &FlotillaHook, text: &str) -> u64 {
     let index = JsFuture::from(hook.append(text.to_owned())).await.expect("the append commits");
     index.as_f64().expect("an index") as u64
@@ -171,12 +181,7 @@ async fn two_runtimes_form_a_cluster_and_an_append_from_either_commits_on_both()
     let hub = Rc::new(Hub::default());
     let (_a, a) = start(&hub, 101, pa);
     let (_b, b) = start(&hub, 102, pb);
-    wait_for("both to be voters", 10_000.0, || {
-        let voters =
-            |hook: &FlotillaHook| hook.ready() && js_sys::Array::from(&hook.voters()).length() == 2;
-        voters(&a) && voters(&b)
-    })
-    .await;
+    two_voters(&a, &b).await;
     assert!(a.leader().is_some() && a.leader() == b.leader(), "one leader for both");
     let from_b = append(&b, "from b").await;
     let from_a = append(&a, "from a").await;
@@ -203,12 +208,7 @@ async fn only_the_rooms_founder_bootstraps_and_the_other_tab_joins_it() {
     // The older tab has the higher node id: the lowest id would have been the other one.
     let (_o, o) = start(&hub, 302, older);
     let (_y, y) = start(&hub, 301, younger);
-    wait_for("both to be voters", 10_000.0, || {
-        let voters =
-            |hook: &FlotillaHook| hook.ready() && js_sys::Array::from(&hook.voters()).length() == 2;
-        voters(&o) && voters(&y)
-    })
-    .await;
+    two_voters(&o, &y).await;
     assert_eq!(o.leader(), Some(302.0), "the founder bootstrapped the cluster, and leads it");
     assert_eq!(y.leader(), Some(302.0));
 }
@@ -276,12 +276,7 @@ async fn a_pause_while_a_commit_is_in_flight_shows_at_once_and_the_next_click_re
     };
     let (a_handle, a) = start_drawn(&hub, 401, pa, on_view);
     let (_b, b) = start(&hub, 402, pb);
-    wait_for("both to be voters", 10_000.0, || {
-        let voters =
-            |hook: &FlotillaHook| hook.ready() && js_sys::Array::from(&hook.voters()).length() == 2;
-        voters(&a) && voters(&b)
-    })
-    .await;
+    two_voters(&a, &b).await;
     assert_eq!(a.leader(), Some(401.0), "the founder leads");
     // With its only follower frozen, the leader's append cannot commit: it stays in flight.
     b.pause();
