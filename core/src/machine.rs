@@ -95,7 +95,7 @@ impl<R: Reducer> Machine<R> {
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         // Plain serde data into a growing buffer: postcard fails only on unknown-length
         // sequences, which neither the reducer's state (required by `Reducer`) nor ours use.
-        postcard::to_allocvec(&(&self.state, &self.sessions)).expect("serializable state")
+        crate::codec::encoded(postcard::to_allocvec(&(&self.state, &self.sessions)))
     }
 
     /// The machine a snapshot's data describes, as of `applied`.

@@ -107,9 +107,10 @@ fn header_errors_say_what_is_wrong() {
     assert_eq!(decode::<KvAction>(&longer), Err(DecodeError::TrailingBytes { count: 1 }));
     let cut = &good[..good.len() - 1];
     assert!(matches!(decode::<KvAction>(cut), Err(DecodeError::Malformed(_))));
-    assert!(DecodeError::BadMagic { found: *b"XL" }
-        .to_string()
-        .starts_with("not a Flotilla message"));
+    assert_eq!(
+        DecodeError::BadMagic { found: *b"XL" }.to_string(),
+        "not a Flotilla message: starts with 58 4c, expected 46 4c"
+    );
 }
 
 /// xorshift64*: a fixed-seed source of test inputs.

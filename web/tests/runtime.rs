@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -15,6 +15,7 @@ use flotilla_web::runtime::storage::DurableStore;
 use flotilla_web::runtime::test_hook::FlotillaHook;
 use flotilla_web::runtime::{MakeNetwork, Options, Runtime, RuntimeHandle, TabMeta};
 use flotilla_web::transport::SendError;
+use flotilla_web::view::{ClusterView, Command, ControlsView};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use wasm_bindgen_test::*;
 use yew::Callback;
@@ -98,6 +99,16 @@ impl Network for HubLink {
 }
 
 fn start(hub: &Rc<Hub>, node: u64, prefix: &str) -> (RuntimeHandle, FlotillaHook) {
+    start_drawn(hub, node, prefix, Callback::from(|_| ()))
+}
+
+/// As [`start`], with the views the UI would draw going to `on_view`.
+fn start_drawn(
+    hub: &Rc<Hub>,
+    node: u64,
+    prefix: &str,
+    on_view: Callback<ClusterView>,
+) -> (RuntimeHandle, FlotillaHook) {
     let options = Options {
         room: "test".to_owned(),
         node_id: Some(node),
@@ -105,13 +116,23 @@ fn start(hub: &Rc<Hub>, node: u64, prefix: &str) -> (RuntimeHandle, FlotillaHook
         network: Some(hub.network()),
         test_hook: false,
     };
-    let handle = Runtime::start_with(options, Callback::from(|_| ()));
+    let handle = Runtime::start_with(options, on_view);
     let hook = handle.hook();
     (handle, hook)
 }
 
 fn wipe(prefix: &str) {
     DurableStore::open(prefix).expect("sessionStorage").wipe().expect("wipe");
+}
+
+/// Waits until both tabs run and count two voters.
+async fn two_voters(a: &FlotillaHook, b: &FlotillaHook) {
+    wait_for("both to be voters", 10_000.0, || {
+        let voters =
+            |hook: &FlotillaHook| hook.ready() && js_sys::Array::from(&hook.voters()).length() == 2;
+        voters(a) && voters(b)
+    })
+    .await;
 }
 
 async fn append(hook: &FlotillaHook, text: &str) -> u64 {
@@ -160,12 +181,7 @@ async fn two_runtimes_form_a_cluster_and_an_append_from_either_commits_on_both()
     let hub = Rc::new(Hub::default());
     let (_a, a) = start(&hub, 101, pa);
     let (_b, b) = start(&hub, 102, pb);
-    wait_for("both to be voters", 10_000.0, || {
-        let voters =
-            |hook: &FlotillaHook| hook.ready() && js_sys::Array::from(&hook.voters()).length() == 2;
-        voters(&a) && voters(&b)
-    })
-    .await;
+    two_voters(&a, &b).await;
     assert!(a.leader().is_some() && a.leader() == b.leader(), "one leader for both");
     let from_b = append(&b, "from b").await;
     let from_a = append(&a, "from a").await;
@@ -192,12 +208,7 @@ async fn only_the_rooms_founder_bootstraps_and_the_other_tab_joins_it() {
     // The older tab has the higher node id: the lowest id would have been the other one.
     let (_o, o) = start(&hub, 302, older);
     let (_y, y) = start(&hub, 301, younger);
-    wait_for("both to be voters", 10_000.0, || {
-        let voters =
-            |hook: &FlotillaHook| hook.ready() && js_sys::Array::from(&hook.voters()).length() == 2;
-        voters(&o) && voters(&y)
-    })
-    .await;
+    two_voters(&o, &y).await;
     assert_eq!(o.leader(), Some(302.0), "the founder bootstrapped the cluster, and leads it");
     assert_eq!(y.leader(), Some(302.0));
 }
@@ -242,4 +253,53 @@ async fn two_clusters_in_one_room_never_mix() {
         assert_eq!(hook.role().as_deref(), Some("leader"), "neither leader was deposed");
         assert_eq!(hook.committed_count(), Some(2.0), "each log holds its own two posts");
     }
+}
+
+/// The Pause button acts on what the view shows (it sends `SetPaused(!shown)`), so the view must
+/// show a pause at once, even while a commit is in flight, when views otherwise wait for the
+/// commit (up to a second). A view that still showed "Pause" made the next click, meant as
+/// Resume, pause again.
+#[wasm_bindgen_test]
+async fn a_pause_while_a_commit_is_in_flight_shows_at_once_and_the_next_click_resumes() {
+    let (pa, pb) = ("test/runtime/pause/a/", "test/runtime/pause/b/");
+    wipe(pa);
+    wipe(pb);
+    let hub = Rc::new(Hub::default());
+    let shown: Rc<RefCell<Option<ControlsView>>> = Rc::default();
+    let views = Rc::new(Cell::new(0_u32));
+    let on_view = {
+        let (shown, views) = (shown.clone(), views.clone());
+        Callback::from(move |view: ClusterView| {
+            *shown.borrow_mut() = Some(view.controls);
+            views.set(views.get() + 1);
+        })
+    };
+    let (a_handle, a) = start_drawn(&hub, 401, pa, on_view);
+    let (_b, b) = start(&hub, 402, pb);
+    two_voters(&a, &b).await;
+    assert_eq!(a.leader(), Some(401.0), "the founder leads");
+    // With its only follower frozen, the leader's append cannot commit: it stays in flight.
+    b.pause();
+    let in_flight = a.append("waits for b".to_owned());
+    wait_for("the append in flight", 1_000.0, || a.last_index() > a.commit()).await;
+    // Right after a view, a view deferred behind the commit would wait almost a second.
+    let seen = views.get();
+    wait_for("a view", 2_000.0, || views.get() > seen).await;
+
+    let click = |shown: &RefCell<Option<ControlsView>>| {
+        let paused = shown.borrow().as_ref().expect("a view").paused;
+        a_handle.command(Command::SetPaused(!paused));
+    };
+    click(&shown);
+    assert!(a.paused(), "the click paused the node");
+    wait_for("the view to show the pause", 500.0, || {
+        shown.borrow().as_ref().is_some_and(|controls| controls.paused)
+    })
+    .await;
+    click(&shown);
+    assert!(!a.paused(), "the next click resumed the node");
+
+    b.resume();
+    let index = JsFuture::from(in_flight).await.expect("the append commits once b is back");
+    assert!(index.as_f64().is_some());
 }

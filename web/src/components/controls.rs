@@ -160,9 +160,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
         })
     };
     let dead = use_state(|| None::<String>);
-    let dead_text = (*dead)
-        .clone()
-        .unwrap_or_else(|| super::format::shortest(c.dead_after_ms as f64 / 1_000.0));
+    let dead_text = (*dead).clone().unwrap_or_else(|| super::format::seconds(c.dead_after_ms));
     let dead_ms = dead_after_ms(&dead_text);
     let on_dead_input = {
         let dead = dead.clone();

@@ -193,7 +193,12 @@ fn decode_batch(mut rest: &[u8]) -> Result<Frame, WireError> {
 
 pub fn gossip(message: &gossip::Message) -> Vec<u8> {
     // Gossip types are plain data (no unknown-length sequences), which postcard always encodes.
-    postcard::to_extend(message, vec![GOSSIP]).expect("gossip messages are postcard-serializable")
+    // Not `expect`, which would link the Debug formatting of postcard's error (as the core's
+    // `codec::encoded`).
+    match postcard::to_extend(message, vec![GOSSIP]) {
+        Ok(frame) => frame,
+        Err(_) => unreachable!("gossip messages are postcard-serializable"),
+    }
 }
 
 pub fn bye() -> Vec<u8> {
