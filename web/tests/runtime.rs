@@ -303,3 +303,62 @@ async fn a_pause_while_a_commit_is_in_flight_shows_at_once_and_the_next_click_re
     let index = JsFuture::from(in_flight).await.expect("the append commits once b is back");
     assert!(index.as_f64().is_some());
 }
+
+/// Fills this page's sessionStorage until it refuses a write; returns the keys to remove.
+fn fill_session_storage() -> Vec<String> {
+    let storage = flotilla_web::runtime::storage::session_storage().expect("sessionStorage");
+    let mut keys = Vec::new();
+    let mut chars = 1 << 20;
+    while chars > 0 {
+        let key = format!("test/filler/{}", keys.len());
+        if storage.set_item(&key, &"x".repeat(chars)).is_ok() {
+            keys.push(key);
+        } else {
+            chars /= 2;
+        }
+    }
+    keys
+}
+
+/// A leader sends its appends before its own write of them (`Driver::sends_before_flush`), and
+/// in a 3-voter cluster a follower may count an entry committed from the leader's copy. When
+/// that write then fails (quota full), the leader may not keep a stored log without the entry:
+/// a reload would be the same node, and could vote for a log that contradicts the follower.
+/// So it stops, reports the outcome as unknown, and forgets its id and stored state.
+#[wasm_bindgen_test]
+async fn a_leader_whose_write_fails_after_its_appends_left_forgets_its_stored_state() {
+    let (pa, pb) = ("test/runtime/quota/a/", "test/runtime/quota/b/");
+    wipe(pa);
+    wipe(pb);
+    let hub = Rc::new(Hub::default());
+    let (_a, a) = start(&hub, 501, pa);
+    let (_b, b) = start(&hub, 502, pb);
+    two_voters(&a, &b).await;
+    assert_eq!(a.leader(), Some(501.0), "the founder leads");
+    append(&a, "stored").await;
+    let stored = DurableStore::open(pa).expect("a's store").log_bounds();
+    assert!(stored.is_some(), "the leader stored its log");
+    let before = b.last_index().expect("b's log");
+
+    // The quota is full just for the leader's write: the append is handled in this call (the
+    // runtime is idle), and the follower's own write, later, finds the room freed again.
+    let filler = fill_session_storage();
+    let outcome = JsFuture::from(a.append("sent, never stored".to_owned()));
+    let storage = flotilla_web::runtime::storage::session_storage().expect("sessionStorage");
+    for key in filler {
+        storage.remove_item(&key).expect("removing the filler");
+    }
+    let error = outcome.await.expect_err("the append cannot be reported committed");
+    let error = error.as_string().expect("a message");
+    assert!(error.contains("outcome is unknown"), "{error}");
+
+    wait_for("the follower to hold the entry that left first", 5_000.0, || {
+        b.last_index() == Some(before + 1.0)
+    })
+    .await;
+    let left: Vec<String> = (0..storage.length().expect("length"))
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|key| key.starts_with(pa))
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "the leader's log, term and vote are gone");
+}
