@@ -957,12 +957,12 @@ impl Driver {
     }
 
     /// The page is going away for good. A leader hands off first (`Node::hand_off`: a voter
-    /// with the whole log gets `TimeoutNow` and this node's vote for the next term in one frame,
-    /// ahead of the goodbye), so the next leader needs no round trip; the e2e suite saw that
-    /// round trip, between two tabs starved of CPU, stretch to 180 ms, and the followers' own
-    /// campaign after the goodbye (pre-vote, then vote: two of them) past 300. If no voter has
-    /// the whole log, the goodbye alone starts their campaigns, as before. A paused node is a
-    /// frozen process: it does nothing but go.
+    /// gets the entries it lacks, `TimeoutNow` and this node's vote for the next term in one
+    /// frame, ahead of the goodbye), so the next leader needs no round trip, even while writes
+    /// go on; the e2e suite saw that round trip, between two tabs starved of CPU, stretch to
+    /// 180 ms, and the followers' own campaign after the goodbye (pre-vote, then vote: two of
+    /// them) past 300. If every voter needs the snapshot, the goodbye alone starts their
+    /// campaigns, as before. A paused node is a frozen process: it does nothing but go.
     ///
     /// The successor is the voter linked longest: a tab opened a second ago is still compiling
     /// its wasm and rendering its first views, and the suite saw one handed the lead get the
