@@ -17,9 +17,10 @@
 //! and will not answer vote requests either, so with three voters its successor would need the
 //! one other voter's answer, a round trip that a busy machine can stretch to hundreds of
 //! milliseconds. [`Node::hand_off`] does it all in one breath, to the voter it names: it sends
-//! the entries that voter lacks (one append from its next index, whatever the flow control;
-//! the appends in flight before it cover the rest), then `TimeoutNow` carrying this leader's
-//! vote for the election it asks for (the next term), and stops leading. With three voters the
+//! the entries that voter lacks (one append from its next index, whatever the flow control:
+//! the appends in flight before it cover the rest, and a voter further behind than one full
+//! append simply does not get the vote counted), then `TimeoutNow` carrying this leader's vote
+//! for the election it asks for (the next term), and stops leading. With three voters the
 //! target then holds a majority as soon as the batch arrives: a new leader with no round trip.
 //!
 //! The vote is conditional: it names the leader's last index `i` (its last entry is of its own
@@ -35,15 +36,14 @@
 //! - The target checks as it moves from `T` to `T + 1`, counts the vote in that election only
 //!   (the one the leader voted in), and never after: a message from `T` that comes late is stale
 //!   (a duplicate, or a `TimeoutNow` overtaken by another election). So the check sees the
-//!   target's log at the moment the vote is used, and a candidate's log only grows until it
-//!   leads (appends of `T` are stale in `T + 1`; leaders never truncate).
+//!   target's log at the moment the vote is used.
 //! - A log at least as up to date as `(i, T)` ends with an entry of term `T` at index `i` or
 //!   later; only this leader wrote entries of `T`, and it wrote none past `i`, so that entry is
 //!   its entry `i`, and by Log Matching the target's log holds the leader's whole log. So the
 //!   usual argument for Leader Completeness of `T + 1` goes through: every voter of the winning
 //!   majority, this leader included, voted with a log no more up to date than the new leader's.
 //! - If the append was lost, reordered after `TimeoutNow`, rejected (the logs differed before
-//!   the next index) or held back by a configuration the target does not have yet, the check
+//!   the next index) or too short (the voter was more than a full append behind), the check
 //!   fails and the vote is simply not counted: the target campaigns as after any `TimeoutNow`,
 //!   and the other voters' ordinary votes (which apply the restriction themselves) decide.
 //!   Everything the condition needs travels in the one message, so no ordering between a vote
@@ -51,13 +51,12 @@
 //! - Only a voter of the target's latest configuration counts (as for any vote); when the
 //!   check passes, the target's log, and so its configuration, is the leader's, the same one
 //!   the leader picked the target from. A target that needs the snapshot cannot take an append
-//!   from the leader's log: the hand-off fails, changing nothing, and the followers' election
-//!   timeouts or the runtime's failure hints elect the next leader as after a crash.
+//!   from the leader's log: the hand-off fails, the leader still leading, and the followers'
+//!   election timeouts or the runtime's failure hints elect the next leader as after a crash.
 //! - PreVote and CheckQuorum: the target skips PreVote and asks with the transfer flag, as after
 //!   any `TimeoutNow`, so the third voter answers despite its lease and follows the new leader
 //!   when it hears from it.
 use super::{Node, Role};
-use crate::progress::ReplicationState;
 use crate::{LogIndex, MessageBody, Millis, NodeId, Reducer, Term};
 use core::fmt;
 
@@ -141,10 +140,10 @@ impl<R: Reducer> Node<R> {
     /// The leader is about to stop for good: sends `target`, another voter, the entries it
     /// lacks and tells it to campaign at once, with this node's vote for that election on the
     /// condition that its log then holds them all (see the module documentation); then follows
-    /// no one in that term. Fails, changing nothing, unless this node leads and can send
-    /// `target` entries (not a snapshot); then the others' election timeouts, or the runtime's
-    /// failure hints, elect the next leader as for a crash. The runtime names the target: it
-    /// knows which tab is likely to answer first.
+    /// no one in that term. Fails, still leading, unless this node leads and can send `target`
+    /// entries (not a snapshot, which it then starts sending as it would anyway); then the
+    /// others' election timeouts, or the runtime's failure hints, elect the next leader as for
+    /// a crash. The runtime names the target: it knows which tab is likely to answer first.
     pub fn hand_off(&mut self, now: Millis, target: NodeId) -> Result<(), TransferError> {
         self.now = self.now.max(now);
         if self.role != Role::Leader || self.term == Term::MAX {
@@ -156,21 +155,13 @@ impl<R: Reducer> Node<R> {
         if !self.configs.latest().is_voter(target) {
             return Err(TransferError::NotAVoter(target));
         }
-        let next_index = match self.peers.iter().find(|p| p.id == target) {
-            Some(peer) if peer.state != ReplicationState::Snapshot => peer.next_index,
-            _ => return Err(TransferError::Behind(target)),
+        let Some(peer) = self.peers.iter().position(|p| p.id == target) else {
+            return Err(TransferError::Behind(target));
         };
         let last_index = self.log.last_index();
-        if next_index <= last_index {
-            let prev_index = next_index - 1;
-            let prev_term = self.log.term_at(prev_index).ok_or(TransferError::Behind(target))?;
-            let entries = self.log.slice_from(next_index, usize::MAX).to_vec();
-            let commit = self.commit;
-            self.send(
-                target,
-                self.term,
-                MessageBody::Append { prev_index, prev_term, commit, entries },
-            );
+        // One append at most: whatever it leaves out, the vote does not count for.
+        if self.peers[peer].next_index <= last_index && !self.send_append(peer) {
+            return Err(TransferError::Behind(target));
         }
         let term = self.term;
         self.become_follower(now, term + 1, None);
@@ -239,11 +230,10 @@ impl<R: Reducer> Node<R> {
         let can_campaign = self.term < Term::MAX && self.may_campaign();
         if self.role != Role::Leader && self.leader == Some(from) && can_campaign {
             let last = (self.log.last_term(), self.log.last_index());
-            let vote_counts = conditional_vote.is_some_and(|index| last >= (self.term, index));
-            self.start_election(now, true);
-            if vote_counts {
-                self.handle_vote_response(now, from, false, true);
-            }
+            let counts = |&index: &LogIndex| last >= (self.term, index);
+            let counts =
+                conditional_vote.filter(counts).is_some() && self.configs.latest().is_voter(from);
+            self.start_election(now, true, counts.then_some(from));
         }
     }
 }
