@@ -76,7 +76,8 @@ pub enum TransferError {
     NotAVoter(NodeId),
     /// Stepping down needs another voter to take over.
     NoOtherVoter,
-    /// Handing off at once needs a voter with the whole log; this one is behind.
+    /// Handing off at once needs a voter the leader can send entries to; this one needs the
+    /// snapshot.
     Behind(NodeId),
 }
 
@@ -89,7 +90,7 @@ impl fmt::Display for TransferError {
             Self::NotLeader { leader: None } => write!(f, "not the leader, and no leader is known"),
             Self::NotAVoter(id) => write!(f, "node {id} is not a voter"),
             Self::NoOtherVoter => write!(f, "no other voter can take over"),
-            Self::Behind(id) => write!(f, "node {id} does not have the whole log"),
+            Self::Behind(id) => write!(f, "node {id} needs the snapshot"),
         }
     }
 }
