@@ -10,7 +10,7 @@ use serde::{de::DeserializeOwned, Serialize};
 /// The first two bytes of every Flotilla message.
 pub const MAGIC: [u8; 2] = *b"FL";
 /// The format version this build writes and reads. Bump it when `MessageBody` changes shape.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 const HEADER_LEN: usize = MAGIC.len() + 1;
 
 /// Why bytes could not be decoded into a message.

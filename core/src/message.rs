@@ -113,7 +113,11 @@ pub enum MessageBody<A> {
     /// the request is not (or no longer) the leader.
     ReadIndexResponse { id: ReadId, index: Option<LogIndex> },
     /// Leadership transfer: the leader tells a voter whose log is up to date to campaign now.
-    TimeoutNow,
+    /// A leader handing off on its way out also votes for the receiver in the term it campaigns
+    /// in (the message's term + 1), on a condition the receiver checks as it starts: its own log
+    /// is at least as up to date as the sender's, which ended at index `conditional_vote`, of
+    /// the message's term (see `node::transfer`).
+    TimeoutNow { conditional_vote: Option<LogIndex> },
     /// `node` asks to join the cluster. Any member takes it: a follower forwards it to the
     /// leader, which adds `node` as a learner. Terms play no part (the sender may know none).
     JoinRequest { node: NodeId },

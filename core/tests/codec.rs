@@ -47,7 +47,8 @@ fn every_body() -> Vec<MessageBody<KvAction>> {
         MessageBody::SnapshotAck { index: 40, received: 2048, resend: true },
         MessageBody::ReadIndex { id: ReadId(5) },
         MessageBody::ReadIndexResponse { id: ReadId(5), index: Some(77) },
-        MessageBody::TimeoutNow,
+        MessageBody::TimeoutNow { conditional_vote: None },
+        MessageBody::TimeoutNow { conditional_vote: Some(12) },
         MessageBody::JoinRequest { node: 4 },
     ]
 }

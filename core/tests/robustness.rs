@@ -92,7 +92,7 @@ impl Gen {
             6 => MessageBody::HeartbeatResponse { round: self.number() },
             7 => MessageBody::Propose { request, action: KvAction::Read { key: 0 } },
             8 => MessageBody::JoinRequest { node: self.number() },
-            11 => MessageBody::TimeoutNow,
+            11 => MessageBody::TimeoutNow { conditional_vote: self.flag().then(|| self.number()) },
             12 => MessageBody::ReadIndex { id: ReadId(self.number()) },
             13 => MessageBody::ReadIndexResponse {
                 id: ReadId(self.number()),

@@ -1,11 +1,15 @@
 //! Leadership transfer (thesis section 3.10) and stepping down: the target is brought up to
 //! date, then campaigns at once past the others' leases; proposals pause meanwhile (refused at
 //! the leader, deferred to the next leader when forwarded); a transfer that cannot finish is
-//! abandoned after an election timeout; a leader that removes itself hands over the same way.
+//! abandoned after an election timeout; a leader that removes itself hands over the same way;
+//! a leader that closes hands off with a conditional vote, also to a voter a few entries behind.
 mod common;
 
 use common::{req, write, Cluster};
-use flotilla_core::{Change, Config, MembershipError, ProposalError, Role, TransferError};
+use flotilla_core::{
+    Change, Config, MembershipError, MessageBody, ProposalError, ReplicationState, Role,
+    TransferError,
+};
 
 #[test]
 fn section_3_10_transfer_to_an_up_to_date_voter_elects_it_at_once_despite_the_leases() {
@@ -136,22 +140,105 @@ fn a_leader_that_leaves_hands_off_with_its_vote_so_its_successor_needs_no_answer
     assert_eq!(c.now, now, "no timeout was involved");
 }
 
-#[test]
-fn a_leader_that_leaves_hands_off_only_to_another_voter_with_the_whole_log() {
+/// Scenario 3 of the e2e suite: the leader's tab closes while writes continue, so its chosen
+/// successor is a few entries behind (some in flight, some not yet sent).
+fn leader_closing_while_writes_continue() -> (Cluster, u64) {
     let mut c = Cluster::new(3);
+    c.elect(1);
+    c.propose(1, req(1, 1), write(1, 1)).unwrap();
+    c.settle();
+    // The two followers cannot reach each other: only the leaving leader's vote can elect one.
+    c.cut(2, 3);
+    for seq in 2..=6 {
+        c.propose(1, req(1, seq), write(seq, seq)).unwrap();
+    }
+    (c, 6)
+}
+
+fn last_index(c: &Cluster, id: u64) -> u64 {
+    c.node(id).status().last_index
+}
+
+#[test]
+fn scenario_3_a_leader_closing_while_writes_continue_hands_off_to_a_lagging_voter_in_one_frame() {
+    let (mut c, last_seq) = leader_closing_while_writes_continue();
+    let (now, term, leader_last) = (c.now, c.term(1), last_index(&c, 1));
+    assert!(last_index(&c, 3) < leader_last, "the successor is behind");
+    c.node_mut(1).hand_off(now, 3).unwrap();
+    assert_eq!(c.role(1), Role::Follower, "it takes no more proposals");
+    c.crash(1);
+    c.settle();
+    assert_eq!(c.leader(), Some(3), "elected by its own vote and the one handed to it");
+    assert_eq!(c.term(3), term + 1);
+    assert_eq!(c.now, now, "no timeout and no answer was involved");
+    assert!(last_index(&c, 3) > leader_last, "it has the whole log, and its own no-op");
+    c.heal();
+    c.run_for(50);
+    let values = &c.node(3).committed_state().values;
+    assert_eq!(values.get(&last_seq), Some(&last_seq), "the last write before the close is kept");
+}
+
+/// The leader of `leader_closing_while_writes_continue` hands off to node 3 and closes; nothing
+/// is delivered yet.
+fn handed_off_to_node_3() -> Cluster {
+    let (mut c, _) = leader_closing_while_writes_continue();
+    let now = c.now;
+    c.node_mut(1).hand_off(now, 3).unwrap();
+    c.crash(1);
+    c
+}
+
+#[test]
+fn scenario_3_a_handed_off_vote_without_the_entries_is_not_counted() {
+    let mut c = handed_off_to_node_3();
+    // Everything to node 3 arrives, but the entries it lacks come after the vote.
+    let (appends, rest): (Vec<_>, Vec<_>) =
+        c.take_in_flight().into_iter().partition(|m| m.to == 3 && Cluster::is_append(m));
+    for message in rest.into_iter().chain(appends) {
+        c.inject(message);
+    }
+    c.settle();
+    let committed = c.commit(2);
+    assert!(last_index(&c, 3) < committed, "node 3 lacks committed entries");
+    assert_eq!(c.leader(), None, "so the vote must not elect it");
+    assert_eq!(c.role(3), Role::Candidate, "it campaigns as after any TimeoutNow");
+    c.heal();
+    let leader = c.run_until_leader(1_000);
+    assert_eq!(leader, 2, "only node 2 holds every committed entry");
+    assert!(c.commit(2) > committed);
+}
+
+#[test]
+fn scenario_3_a_handed_off_vote_whose_entries_were_lost_is_not_counted() {
+    let mut c = handed_off_to_node_3();
+    c.drop_if(|m| m.to == 3 && Cluster::is_append(m));
+    c.settle();
+    assert_eq!(c.leader(), None);
+    let committed = c.commit(2);
+    assert!(last_index(&c, 3) < committed, "node 3 lacks committed entries");
+}
+
+#[test]
+fn a_leader_that_leaves_hands_off_only_to_another_voter_it_can_send_entries_to() {
+    let tune = |c| Config { compact_after_entries: Some(20), compact_keep_entries: 0, ..c };
+    let mut c = Cluster::with_config(3, tune);
     c.elect(1);
     c.spawn(4);
     let now = c.now;
     c.node_mut(1).change_membership(now, Change::AddLearner(4)).unwrap();
     c.settle();
-    c.isolate(1);
-    c.propose(1, req(1, 1), write(1, 1)).unwrap();
-    c.settle();
+    c.cut(1, 2);
+    c.write_many(1, 1, 60, 5);
+    c.heal();
+    c.drop_if(|m| matches!(m.body, MessageBody::InstallSnapshot { .. }));
+    c.run_for(60);
+    let peer = c.node(1).replication().find(|p| p.0 == 2).unwrap();
+    assert_eq!(peer.3, ReplicationState::Snapshot, "node 2 needs the snapshot");
     let (now, term) = (c.now, c.term(1));
     assert_eq!(c.node_mut(1).hand_off(now, 2), Err(TransferError::Behind(2)));
     assert_eq!(c.node_mut(1).hand_off(now, 4), Err(TransferError::NotAVoter(4)));
     assert_eq!(c.node_mut(1).hand_off(now, 1), Err(TransferError::NoOtherVoter));
     assert_eq!((c.role(1), c.term(1)), (Role::Leader, term), "nothing changed");
     assert_eq!(c.node_mut(2).hand_off(now, 3), Err(TransferError::NotLeader { leader: Some(1) }));
-    assert_eq!(TransferError::Behind(2).to_string(), "node 2 does not have the whole log");
+    assert_eq!(TransferError::Behind(2).to_string(), "node 2 needs the snapshot");
 }

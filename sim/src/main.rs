@@ -9,6 +9,7 @@
 //!   `--duration MS` (length of the fault phase, default 20000), `--no-faults`, `--amnesia` (a
 //!   broken runtime that forgets its disk on a crash, to see the checks fire), and for batches
 //!   `--threads T` (default 2).
+use flotilla_sim::cluster::Stats;
 use flotilla_sim::history::write_json_lines;
 use flotilla_sim::{run, run_seeds, Scenario, SimConfig, TraceMode};
 use std::fs::File;
@@ -58,6 +59,13 @@ fn batch(base: u64, count: u64, template: &SimConfig, threads: usize) -> ExitCod
         }
     }
     let linearizable = outcomes.iter().filter(|o| o.linearizable).count();
+    let sum = |stat: fn(&Stats) -> u64| outcomes.iter().map(|o| stat(&o.stats)).sum::<u64>();
+    let hand_offs =
+        (sum(|s| s.hand_offs), sum(|s| s.hand_offs_lagging), sum(|s| s.hand_offs_elected));
+    eprintln!(
+        "sim: {} hand-offs by closing leaders, {} to a lagging successor, {} elected it next term",
+        hand_offs.0, hand_offs.1, hand_offs.2
+    );
     eprintln!("sim: {count} seeds in {:.1}s", started.elapsed().as_secs_f64());
     println!("sim: seeds={count} violations={violations} linearizable={linearizable}");
     if violations > 0 {

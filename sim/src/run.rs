@@ -136,7 +136,7 @@ impl Report {
         format!(
             "seed {}: {} nodes={} steps={} messages={} lost={} crashes={} leaders={} \
              joined={} left={} max_voters={} final_voters={} snapshots={} installed={} \
-             transfers={}/{} hints={} late_hints={} ops={} ok={} fail={} refused={} unknown={} \
+             transfers={}/{} hand_offs={}/{}/{} hints={} late_hints={} ops={} ok={} fail={} refused={} unknown={} \
              index_reads={} leader_after_heal={leader} linearizable={}",
             self.config.seed,
             self.scenario.name(),
@@ -154,6 +154,9 @@ impl Report {
             self.stats.snapshots_installed,
             self.stats.transfers_completed,
             self.stats.transfers,
+            self.stats.hand_offs_elected,
+            self.stats.hand_offs_lagging,
+            self.stats.hand_offs,
             self.stats.hints,
             self.stats.late_hints,
             self.history.len(),
@@ -327,6 +330,7 @@ pub struct SeedOutcome {
     pub config: SimConfig,
     pub violation: Option<(Millis, Violation)>,
     pub linearizable: bool,
+    pub stats: Stats,
 }
 
 /// Runs every seed in `seeds` with `template`'s other settings, on `threads` threads. The
@@ -348,6 +352,7 @@ pub fn run_seeds(seeds: Range<u64>, template: &SimConfig, threads: usize) -> Vec
                         config,
                         violation: report.violation,
                         linearizable: report.linearizable,
+                        stats: report.stats,
                     },
                     Err(payload) => {
                         let message = payload
@@ -356,7 +361,8 @@ pub fn run_seeds(seeds: Range<u64>, template: &SimConfig, threads: usize) -> Vec
                             .or_else(|| payload.downcast_ref::<String>().cloned())
                             .unwrap_or_else(|| "(no message)".into());
                         let violation = Some((0, Violation::Panicked { message }));
-                        SeedOutcome { config, violation, linearizable: false }
+                        let stats = Stats::default();
+                        SeedOutcome { config, violation, linearizable: false, stats }
                     }
                 };
                 outcomes.lock().expect("no thread panics holding the lock").push(outcome);

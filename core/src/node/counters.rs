@@ -65,7 +65,7 @@ impl MessageKind {
             SnapshotAck { .. } => Self::SnapshotAck,
             ReadIndex { .. } => Self::ReadIndex,
             ReadIndexResponse { .. } => Self::ReadIndexResponse,
-            TimeoutNow => Self::TimeoutNow,
+            TimeoutNow { .. } => Self::TimeoutNow,
             JoinRequest { .. } => Self::JoinRequest,
         }
     }

@@ -121,7 +121,7 @@ impl<R: Reducer> Node<R> {
             self.counters.pre_votes_started += 1;
             self.request_votes(now, true, false);
         } else {
-            self.start_election(now, false);
+            self.start_election(now, false, None);
         }
     }
 
@@ -159,12 +159,16 @@ impl<R: Reducer> Node<R> {
         }
     }
 
-    /// Campaigns in the next term; `transfer` when the leader asked for it (`TimeoutNow`).
-    pub(super) fn start_election(&mut self, now: Millis, transfer: bool) {
+    /// Campaigns in the next term; `transfer` when the leader asked for it (`TimeoutNow`), and
+    /// with the vote it `handed` over if it did (see `node::transfer`).
+    pub(super) fn start_election(&mut self, now: Millis, transfer: bool, handed: Option<NodeId>) {
         self.term += 1;
         self.voted_for = Some(self.config.id);
         self.hard_state_dirty = true;
         self.votes.clear();
+        if let Some(voter) = handed {
+            self.votes.push((voter, true));
+        }
         self.reset_election_timer(now);
         self.set_role(Role::Candidate, None);
         self.counters.elections_started += 1;
@@ -237,7 +241,7 @@ impl<R: Reducer> Node<R> {
         let refused = self.votes.len() - granted;
         if granted >= self.quorum() {
             if pre_vote {
-                self.start_election(now, false);
+                self.start_election(now, false, None);
             } else {
                 self.become_leader(now);
             }

@@ -465,7 +465,9 @@ impl<R: Reducer> Node<R> {
             MessageBody::SnapshotAck { index, received, resend } => {
                 self.handle_snapshot_ack(from, index, received, resend)
             }
-            MessageBody::TimeoutNow => self.handle_timeout_now(now, from),
+            MessageBody::TimeoutNow { conditional_vote } => {
+                self.handle_timeout_now(now, from, conditional_vote)
+            }
             MessageBody::JoinRequest { .. } => {}
         }
     }

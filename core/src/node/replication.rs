@@ -120,7 +120,7 @@ impl<R: Reducer> Node<R> {
     /// Sends `peer` one append starting at its next index, possibly with no entries (then it
     /// probes whether the follower really holds everything before). If the log no longer
     /// knows the entry before the next index, switches `peer` to the snapshot and returns false.
-    fn send_append(&mut self, peer: usize) -> bool {
+    pub(super) fn send_append(&mut self, peer: usize) -> bool {
         let progress = &self.peers[peer];
         let prev_index = progress.next_index - 1;
         let Some(prev_term) = self.log.term_at(prev_index) else {

@@ -14,7 +14,7 @@
 use super::{Cluster, Host, SimEvent};
 use crate::invariants::{holds, Violation};
 use flotilla_core::membership::policy;
-use flotilla_core::{Change, Membership, Millis, Node, NodeId, Role};
+use flotilla_core::{Change, Membership, Millis, Node, NodeId, Role, Status};
 
 /// How often each leader's runtime consults the policy.
 const POLICY_INTERVAL: Millis = 50;
@@ -154,10 +154,18 @@ impl Cluster {
         let running = !host.paused;
         let leader = host.node.as_mut().filter(|node| node.status().role == Role::Leader);
         if let Some(node) = leader.filter(|_| running) {
+            let Status { term, last_index, .. } = node.status();
             let voters = node.membership().voters().to_vec();
             let successor = voters.into_iter().find(|&voter| node.hand_off(now, voter).is_ok());
             self.trace.line(now, || format!("n{id} hands off to {successor:?} as it closes"));
             self.after_input(id);
+            if let Some(successor) = successor {
+                let lagging =
+                    self.node(successor).is_some_and(|n| n.status().last_index < last_index);
+                self.stats.hand_offs += 1;
+                self.stats.hand_offs_lagging += u64::from(lagging);
+                self.hand_off = Some((successor, term + 1));
+            }
         }
         self.crash(id);
         let host = self.host(id);

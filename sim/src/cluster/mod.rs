@@ -65,6 +65,11 @@ pub struct Stats {
     /// Leadership transfers started, and those whose target took over in time.
     pub transfers: u64,
     pub transfers_completed: u64,
+    /// Leaders that handed off as they closed, those whose successor lacked part of their log,
+    /// and those whose successor led the next term.
+    pub hand_offs: u64,
+    pub hand_offs_lagging: u64,
+    pub hand_offs_elected: u64,
     /// Snapshots written (taken or installed), installed from a leader, sent chunks, and
     /// restarts that began from a snapshot.
     pub snapshots: u64,
@@ -314,6 +319,8 @@ pub struct Cluster {
     targets: HashMap<u32, NodeId>,
     /// The latest leadership transfer: its target, and when the leader gives up on it.
     transfer: Option<(NodeId, Millis)>,
+    /// The latest hand-off by a closing leader: its successor, and the term it was handed.
+    hand_off: Option<(NodeId, Term)>,
     leader_seen: bool,
     violation: Option<(Millis, Violation)>,
     stats: Stats,
@@ -357,6 +364,7 @@ impl Cluster {
             heal_at: schedule.heal_at,
             targets: HashMap::new(),
             transfer: None,
+            hand_off: None,
             leader_seen: false,
             violation: None,
             stats: Stats::default(),
@@ -564,7 +572,7 @@ impl Cluster {
     fn drain(&mut self, id: NodeId) {
         let now = self.now;
         let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
-        let Cluster { hosts, invariants, trace, stats, violation, transfer, .. } = self;
+        let Cluster { hosts, invariants, trace, stats, violation, transfer, hand_off, .. } = self;
         let host = &mut hosts[index];
         let Some(node) = host.node.as_mut() else { return };
         let mut event_violation = None;
@@ -597,6 +605,9 @@ impl Cluster {
                         stats.leaders_elected += 1;
                         if transfer.take_if(|(to, by)| *to == id && now <= *by).is_some() {
                             stats.transfers_completed += 1;
+                        }
+                        if hand_off.take_if(|handed| *handed == (id, *term)).is_some() {
+                            stats.hand_offs_elected += 1;
                         }
                         invariants.leader_elected(id, *term, node.membership().voters())
                     } else {

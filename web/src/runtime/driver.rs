@@ -966,34 +966,31 @@ impl Driver {
     }
 
     /// The page is going away for good. A leader hands off first (`Node::hand_off`: a voter
-    /// with the whole log gets `TimeoutNow` and this node's vote for the next term in one frame,
-    /// ahead of the goodbye), so the next leader needs no round trip; the e2e suite saw that
-    /// round trip, between two tabs starved of CPU, stretch to 180 ms, and the followers' own
-    /// campaign after the goodbye (pre-vote, then vote: two of them) past 300. If no voter has
-    /// the whole log, the goodbye alone starts their campaigns, as before. A paused node is a
-    /// frozen process: it does nothing but go.
+    /// gets the entries it lacks, `TimeoutNow` and this node's vote for the next term in one
+    /// frame, ahead of the goodbye), so the next leader needs no round trip, even while writes
+    /// go on; the e2e suite saw that round trip, between two tabs starved of CPU, stretch to
+    /// 180 ms, and the followers' own campaign after the goodbye (pre-vote, then vote: two of
+    /// them) past 300. If that voter needs the snapshot, the goodbye alone starts their
+    /// campaigns, as before. A paused node is a frozen process: it does nothing but go.
     ///
     /// The successor is the voter linked longest: a tab opened a second ago is still compiling
     /// its wasm and rendering its first views, and the suite saw one handed the lead get the
     /// frame 120-270 ms after the goodbye reached the older tab.
     fn page_hide(&mut self) {
         if !self.paused && self.node.status().role == Role::Leader {
-            let mut successors: Vec<(f64, NodeId)> = self
+            let voters = self.node.membership();
+            let oldest = self
                 .by_node
                 .iter()
+                .filter(|(node, _)| voters.is_voter(**node))
                 .filter_map(|(&node, link)| self.links.get(link).map(|link| (link.since, node)))
-                .collect();
-            let at = now();
-            // Oldest first, without a sort (a sort of these cost the bundle 1.8 KB gzip).
-            while let Some(oldest) =
-                (0..successors.len()).min_by(|&a, &b| successors[a].0.total_cmp(&successors[b].0))
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            // Only a voter that needs the snapshot is refused; then the goodbye does it all.
+            // No timeline event: this page is going away, nobody would read it.
+            if oldest
+                .is_some_and(|(_, successor)| self.node.hand_off(now() as u64, successor).is_ok())
             {
-                let (_, successor) = successors.swap_remove(oldest);
-                // No timeline event: this page is going away, nobody would read it.
-                if self.node.hand_off(at as u64, successor).is_ok() {
-                    self.drain();
-                    break;
-                }
+                self.drain();
             }
         }
         self.transmit_outbox();

@@ -61,7 +61,7 @@ pub fn kind<A>(body: &MessageBody<A>) -> (MessageKind, bool) {
         ProposeRejected { .. } => (MessageKind::Proposal, true),
         InstallSnapshot { .. } => (MessageKind::Snapshot, false),
         SnapshotAck { .. } => (MessageKind::Snapshot, true),
-        TimeoutNow => (MessageKind::TimeoutNow, false),
+        TimeoutNow { .. } => (MessageKind::TimeoutNow, false),
         _ => (MessageKind::Other, false),
     }
 }
