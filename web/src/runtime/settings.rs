@@ -120,6 +120,13 @@ pub const VIEW_DEFER_MAX_MS: f64 = 1_000.0;
 /// with the machine loaded) right as the next burst began, and with that burst's first slice
 /// it left followers without a word from the leader past the 300 ms election timeout.
 pub const VIEW_AFTER_COMMIT_MS: f64 = 30.0;
+/// A follower whose log grew this recently is in the middle of a stream of entries (a burst, a
+/// closed loop) and defers its views like a leader with entries in flight
+/// (`Driver::commit_in_flight`). Longer than the leader's longest tasks between two appends
+/// under load (50-90 ms measured mid-burst: applying a batch, proposing a slice), so that the
+/// gaps of a stream do not let a view in. The view comes at the first input after the
+/// stream stopped (a heartbeat, at most 50 ms later), `VIEW_AFTER_COMMIT_MS` after it.
+pub const STREAM_QUIET_MS: f64 = 100.0;
 
 /// A peer not heard from for this long is drawn greyed.
 pub const UNREACHABLE_AFTER_MS: f64 = 2_000.0;
