@@ -30,13 +30,15 @@ function summarize(profile) {
   const idle = self.get('(idle) ') ?? 0;
   const want = process.env.PROFILE_CALLERS;
   if (want) {
-    // Who calls the functions named like `want`: time by call path (3 frames up).
+    // Who calls the functions whose names match the regular expression `want`: time by call
+    // path (4 frames up; PROFILE_CALLER_PATHS paths, default 8).
     const parent = new Map();
     for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
     const paths = new Map();
+    const wanted = new RegExp(want);
     for (let i = 0; i < profile.samples.length; i++) {
       let node = byId.get(profile.samples[i]);
-      if (!node.callFrame.functionName.includes(want)) continue;
+      if (!wanted.test(node.callFrame.functionName)) continue;
       const names = [];
       for (let up = parent.get(node.id); up && names.length < 4; up = parent.get(up.id)) {
         names.push(up.callFrame.functionName.replace(/::h[0-9a-f]{16}$/, '').slice(-90));
@@ -44,7 +46,7 @@ function summarize(profile) {
       const key = names.join(' <- ');
       paths.set(key, (paths.get(key) ?? 0) + (dt[i + 1] ?? 0) / 1000);
     }
-    for (const [path, ms] of [...paths.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+    for (const [path, ms] of [...paths.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_CALLER_PATHS ?? 8))) {
       console.log(`  callers of ${want}: ${ms.toFixed(1)} ms  ${path}`);
     }
   }

@@ -37,6 +37,31 @@ fn section_7_compaction_past_the_threshold_bounds_the_log_in_memory_and_in_stora
     assert_durability_rule(&c);
 }
 
+/// A snapshot serializes the whole state: with `compact_after_entries_max` the interval between
+/// snapshots grows with the entries the last one covers, from `compact_after_entries` up to
+/// the cap (a fixed interval would compact at 8, 16, 24, 32, ...).
+#[test]
+fn section_7_the_compaction_interval_grows_with_the_state_up_to_its_cap() {
+    let growing = |c| Config {
+        compact_after_entries: Some(8),
+        compact_after_entries_max: 32,
+        compact_keep_entries: 0,
+        ..c
+    };
+    let mut c = Cluster::with_config(3, growing);
+    c.elect(1);
+    let mut snapshots = Vec::new();
+    for seq in 1..=130 {
+        c.write_many(1, seq, 1, 1);
+        let index = c.disks[&2].snapshot.as_ref().map(|s| s.index);
+        if index.is_some() && snapshots.last() != index.as_ref() {
+            snapshots.extend(index);
+        }
+    }
+    assert_eq!(snapshots, [8, 16, 32, 64, 96, 128]);
+    assert_durability_rule(&c);
+}
+
 #[test]
 fn section_7_compaction_by_size_and_on_demand() {
     let by_size = |c| Config { compact_after_entries: None, compact_after_bytes: Some(500), ..c };

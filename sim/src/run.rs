@@ -218,6 +218,8 @@ pub fn plan(config: &SimConfig) -> Plan {
     node_config.compact_after_entries = Some(*setup_rng.pick(&[8, 32, 128]));
     node_config.compact_after_bytes = setup_rng.chance(0.3).then(|| setup_rng.between(300, 3000));
     node_config.compact_keep_entries = *setup_rng.pick(&[0, 4, 64]);
+    // Some seeds let the interval grow with the snapshot (the web app's rule).
+    node_config.compact_after_entries_max = *setup_rng.pick(&[0, 0, 64]);
     node_config.snapshot_chunk_bytes = *setup_rng.pick(&[64, 512, 60 * 1024]);
     // Most runtimes report closed connections; some seeds run without, on timeouts alone.
     let hints = setup_rng.chance(0.8);

@@ -362,3 +362,30 @@ async fn a_leader_whose_write_fails_after_its_appends_left_forgets_its_stored_st
         .collect();
     assert_eq!(left, Vec::<String>::new(), "the leader's log, term and vote are gone");
 }
+
+/// A follower that entries stream into (a burst, a closed loop at the leader) renders no view
+/// until the stream stops, at most one a second (`VIEW_DEFER_MAX_MS`): there a view holds the
+/// main thread between an append and its ack, tens to hundreds of milliseconds that the leader
+/// waits for. Before, a follower rendered at the view rate (here, where a view costs little,
+/// about one per append of this loop).
+#[wasm_bindgen_test]
+async fn a_follower_renders_no_view_while_entries_stream_into_it() {
+    let (pl, pf) = ("test/runtime/stream/leader/", "test/runtime/stream/follower/");
+    wipe(pl);
+    wipe(pf);
+    let hub = Rc::new(Hub::default());
+    let (_l, leader) = start(&hub, 502, pl);
+    let views = Rc::new(Cell::new(0u32));
+    let counted = views.clone();
+    let on_view = Callback::from(move |_| counted.set(counted.get() + 1));
+    let (_f, follower) = start_drawn(&hub, 501, pf, on_view);
+    two_voters(&leader, &follower).await;
+    assert_eq!(follower.leader(), Some(502.0), "the founder leads");
+    let (before, started) = (views.get(), js_sys::Date::now());
+    for i in 0..40 {
+        append(&leader, &format!("stream {i}")).await;
+        common::sleep(10).await;
+    }
+    let (during, ms) = (views.get() - before, js_sys::Date::now() - started);
+    assert!(f64::from(during) <= 1.0 + ms / 1_000.0, "{during} follower views in {ms} ms");
+}

@@ -64,6 +64,12 @@ pub struct Config {
     /// Compact the log into a snapshot once this many applied entries follow the latest one
     /// (`None`: never because of their number).
     pub compact_after_entries: Option<u64>,
+    /// Let that number grow with the state, up to this many: compact once the applied entries
+    /// since the latest snapshot are as many as it covers (but at least
+    /// `compact_after_entries`). A snapshot serializes the whole state, so with a fixed number
+    /// each one costs more than the last while a growing one keeps the cost per entry flat;
+    /// the cap bounds the log held beside the snapshot. 0: a fixed number.
+    pub compact_after_entries_max: u64,
     /// Compact once the entries applied since the latest snapshot take this many bytes in
     /// postcard (`None`: never because of their size). Measuring costs a serialization per
     /// applied entry, hence off by default.
@@ -96,6 +102,7 @@ impl Config {
             max_entries_per_append: 256,
             proposal_timeout: 3_000,
             compact_after_entries: Some(4096),
+            compact_after_entries_max: 0,
             compact_after_bytes: None,
             compact_keep_entries: 512,
             lease_reads: false,

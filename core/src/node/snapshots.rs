@@ -1,7 +1,8 @@
 //! Snapshots and log compaction (section 7 of the paper, chapter 5 of the thesis).
 //!
 //! A node compacts on its own, once enough applied entries pile up after its latest snapshot
-//! (`Config::compact_after_entries` / `compact_after_bytes`), or when asked
+//! (`Config::compact_after_entries`, growing with the state up to `compact_after_entries_max`,
+//! or `compact_after_bytes`), or when asked
 //! ([`Node::compact_now`]): the state machine (the reducer's state and the session table) and
 //! the configuration in force are serialized as of the applied index, and the log up to there is
 //! dropped. Storage receives `Persist::Snapshot` and drops those entries too, which is what
@@ -43,7 +44,9 @@ impl<R: Reducer> Node<R> {
     /// Compacts if the entries applied since the latest snapshot passed a threshold.
     pub(super) fn maybe_compact(&mut self) {
         let since = self.machine.applied.saturating_sub(self.snapshot_index());
-        let by_count = self.config.compact_after_entries.is_some_and(|n| since >= n.max(1));
+        let grown = self.snapshot_index().min(self.config.compact_after_entries_max);
+        let by_count =
+            self.config.compact_after_entries.is_some_and(|n| since >= n.max(grown).max(1));
         let by_size = self.config.compact_after_bytes.is_some_and(|b| self.applied_bytes >= b);
         if since > 0 && (by_count || by_size) {
             self.compact();

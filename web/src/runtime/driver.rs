@@ -56,7 +56,7 @@ use super::net::{LinkId, NetEvent, Network, Signaling};
 use super::observe::Observer;
 use super::settings::{
     Timings, BOOTSTRAP_ALONE_MS, DEAD_AFTER_MS, GOSSIP_EVERY_MS, MEMBERSHIP_EVERY_MS,
-    PAUSED_INBOX_FRAMES, PROPOSE_SLICE, SHARED_LOG_ROWS,
+    PAUSED_INBOX_FRAMES, PROPOSE_SLICE, SHARED_LOG_ROWS, STREAM_QUIET_MS,
 };
 use super::stats::{self, Stats};
 use super::storage::DurableStore;
@@ -190,6 +190,9 @@ pub struct Driver {
     reply_first: Option<NodeId>,
     /// The append bodies of the current batch, encoded once for all followers.
     bodies: wire::Bodies,
+    /// This node's last log index as of its last step, and when that index last moved: a
+    /// leader streaming entries to this follower waits for its acks (`commit_in_flight`).
+    log_end: (LogIndex, f64),
     /// Something visible changed since the last view.
     pub dirty: bool,
 }
@@ -262,6 +265,7 @@ impl Driver {
             send_at_once: false,
             reply_first: None,
             bodies: wire::Bodies::default(),
+            log_end: (0, f64::NEG_INFINITY),
             dirty: true,
         };
         driver.publish_telemetry();
@@ -567,22 +571,30 @@ impl Driver {
     }
 
     /// Whether a commit someone waits for depends on this tab right now: its own proposals are
-    /// in flight or queued, or it leads and holds entries not yet committed. A view rendered
-    /// now would hold the main thread (tens of milliseconds of Yew, style, layout and paint)
-    /// between a message and its answer, so views wait for such work to finish (see
-    /// `Shared::render`). A follower's ack is sent by the time its input returns: it is on
-    /// nobody's path after that.
+    /// in flight or queued, it leads and holds entries not yet committed, or it follows and
+    /// its log grew within `STREAM_QUIET_MS` (a leader streaming a burst or a loop wants its
+    /// next ack soon). A view rendered now would hold the main thread (tens of milliseconds of
+    /// Yew, style, layout and paint; 100-270 ms at a follower in the middle of a burst on a
+    /// loaded machine) between a message and its answer, so views wait for such work to finish
+    /// (see `Shared::render`).
     pub fn commit_in_flight(&self) -> bool {
         if !self.mine.is_empty() || !self.queued.is_empty() {
             return true;
         }
         let status = self.node.status();
-        status.role == Role::Leader && status.commit < status.last_index
+        match status.role {
+            Role::Leader => status.commit < status.last_index,
+            _ => now() - self.log_end.1 < STREAM_QUIET_MS,
+        }
     }
 
     /// Keeps the election timer of the view current, and arms the ticker.
     fn after_step(&mut self, at: f64) {
         let status = self.node.status();
+        if status.last_index != self.log_end.0 {
+            // The end of this step, not its start: a long write must not count as quiet.
+            self.log_end = (status.last_index, now());
+        }
         let deadline = self.node.poll_timeout();
         if status.role == Role::Leader {
             self.obs.leading(at);

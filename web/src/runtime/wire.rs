@@ -55,31 +55,24 @@ pub enum Frame {
 
 #[derive(Debug)]
 pub enum WireError {
-    Empty,
     UnknownTag(u8),
     Raft(DecodeError),
     Gossip(postcard::Error),
-    /// Bytes after a goodbye.
-    Trailing,
     /// A reassembled frame would exceed [`MAX_FRAME_BYTES`].
     TooLarge,
-    /// A part inside a part.
-    NestedPart,
-    /// A batch whose lengths do not add up.
-    BadBatch,
+    /// What no peer running this code sends: an empty frame, bytes after a goodbye, a part
+    /// inside a part, a batch whose lengths do not add up.
+    Malformed,
 }
 
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Empty => write!(f, "empty frame"),
             Self::UnknownTag(tag) => write!(f, "unknown frame tag {tag:#04x}"),
             Self::Raft(error) => write!(f, "bad Raft frame: {error}"),
             Self::Gossip(error) => write!(f, "bad gossip frame: {error}"),
-            Self::Trailing => write!(f, "bytes after a goodbye"),
             Self::TooLarge => write!(f, "reassembled frame above {MAX_FRAME_BYTES} bytes"),
-            Self::NestedPart => write!(f, "a part of a frame holds another part"),
-            Self::BadBatch => write!(f, "a batch frame whose lengths do not add up"),
+            Self::Malformed => f.write_str("malformed frame"),
         }
     }
 }
@@ -182,9 +175,9 @@ fn read_varint(bytes: &[u8]) -> Option<(usize, usize)> {
 fn decode_batch(mut rest: &[u8]) -> Result<Frame, WireError> {
     let mut messages = Vec::new();
     while !rest.is_empty() {
-        let (len, header) = read_varint(rest).ok_or(WireError::BadBatch)?;
+        let (len, header) = read_varint(rest).ok_or(WireError::Malformed)?;
         let end = header.checked_add(len).filter(|&end| end <= rest.len());
-        let end = end.ok_or(WireError::BadBatch)?;
+        let end = end.ok_or(WireError::Malformed)?;
         messages.push(codec::decode(&rest[header..end]).map_err(WireError::Raft)?);
         rest = &rest[end..];
     }
@@ -233,7 +226,7 @@ impl Reassembly {
             Some(&tag @ (PART | LAST_PART)) => {
                 if self.buffer.is_empty() && matches!(bytes.get(1).copied(), Some(PART | LAST_PART))
                 {
-                    return Err(WireError::NestedPart);
+                    return Err(WireError::Malformed);
                 }
                 if self.buffer.len() + bytes.len() > MAX_FRAME_BYTES {
                     self.buffer = Vec::new();
@@ -255,7 +248,7 @@ impl Reassembly {
 /// Decodes a whole frame.
 pub fn decode(frame: &[u8]) -> Result<Frame, WireError> {
     match frame.first() {
-        None => Err(WireError::Empty),
+        None => Err(WireError::Malformed),
         Some(&b) if b == codec::MAGIC[0] => {
             codec::decode(frame).map(Frame::Raft).map_err(WireError::Raft)
         }
@@ -264,8 +257,8 @@ pub fn decode(frame: &[u8]) -> Result<Frame, WireError> {
         }
         Some(&BATCH) => decode_batch(&frame[1..]),
         Some(&BYE) if frame.len() == 1 => Ok(Frame::Bye),
-        Some(&BYE) => Err(WireError::Trailing),
-        Some(&PART | &LAST_PART) => Err(WireError::NestedPart),
+        Some(&BYE) => Err(WireError::Malformed),
+        Some(&PART | &LAST_PART) => Err(WireError::Malformed),
         Some(&tag) => Err(WireError::UnknownTag(tag)),
     }
 }
