@@ -2,8 +2,10 @@
 //! simulation, plus the client-visible ones: commit indexes never go backwards, committed
 //! entries never disappear, and no acknowledged write is lost. Elections are checked against the
 //! durable votes: nobody votes twice in a term, and a leader holds the votes of a majority of
-//! the voters of its configuration (a learner's vote counts for nothing). Membership adds its
-//! own: each configuration in a log differs from the one before it by at most one voter (thesis
+//! the voters of its configuration (a learner's vote counts for nothing). A leadership that a
+//! crash ends before anything of its term reached the leader's disk or the wire was never seen
+//! by anyone, and does not count (a lone voter wins before its vote is written). Membership adds
+//! its own: each configuration in a log differs from the one before it by at most one voter (thesis
 //! section 4.1), and commits are backed by a majority of the leader's configuration (checked by
 //! the cluster, which sees every durable image).
 //!
@@ -175,6 +177,9 @@ struct NodeView {
 #[derive(Default)]
 pub struct Invariants {
     leaders: HashMap<Term, NodeId>,
+    /// Leaderships nothing outside the leader has seen yet (see `leadership_observed`): a crash
+    /// takes them back.
+    unobserved: HashSet<(NodeId, Term)>,
     /// (leader, term) pairs whose log was already checked for completeness.
     completeness_checked: HashSet<(NodeId, Term)>,
     entries: HashMap<(LogIndex, Term), Seen>,
@@ -455,9 +460,39 @@ impl Invariants {
             Some(_) => Ok(()),
             None => {
                 self.leaders.insert(term, node);
+                self.unobserved.insert((node, term));
                 Ok(())
             }
         }
+    }
+
+    /// Something of `node` in `term` (or a later one) left it or reached its disk: a write
+    /// carrying the term, or a message other than a pre-vote. From then on its leaderships up
+    /// to `term` count even if it crashes. Commit events need no call of their own: a leader's
+    /// commit in its term follows either its own write of an entry of the term (a lone voter)
+    /// or acknowledgements, which answer messages of the term.
+    pub fn leadership_observed(&mut self, node: NodeId, term: Term) {
+        self.unobserved.retain(|&(leader, claimed)| leader != node || claimed > term);
+    }
+
+    /// `node` crashed (or closed): a leadership nobody saw ends with it, as if it never won,
+    /// and the term is open again. Only a lone voter can get there: it wins without asking
+    /// anyone, so its vote for itself may still be queued when it crashes, and once restarted
+    /// it may vote for another candidate in that term. (Any other candidate writes its vote
+    /// before it asks for votes.) Returns the terms taken back.
+    pub fn crashed(&mut self, node: NodeId) -> Vec<Term> {
+        let mut withdrawn: Vec<Term> = self
+            .unobserved
+            .iter()
+            .filter(|&&(leader, _)| leader == node)
+            .map(|&(_, term)| term)
+            .collect();
+        withdrawn.sort_unstable();
+        for term in &withdrawn {
+            self.unobserved.remove(&(node, *term));
+            self.leaders.remove(term);
+        }
+        withdrawn
     }
 
     /// `node` made its vote for `candidate` in `term` durable: the only one it casts in the term.
@@ -757,6 +792,32 @@ mod tests {
         let err = checker.leader_elected(5, 6, &[1, 2, 3]);
         let (voters, votes) = (vec![1, 2, 3], vec![2]);
         assert_eq!(err, Err(Violation::ElectedWithoutQuorum { node: 5, term: 6, voters, votes }));
+    }
+
+    #[test]
+    fn a_lone_voter_that_crashes_before_its_vote_is_written_leaves_the_term_open() {
+        // Seed 10840: n2, alone a voter, wins term 2 and crashes before writing its vote;
+        // restarted in term 1, it votes for n1 in term 2, and n1 wins the term.
+        let mut checker = Invariants::new(&[]);
+        checker.leader_elected(2, 2, &[2]).unwrap();
+        assert_eq!(checker.crashed(2), vec![2]);
+        checker.vote_written(2, 2, 1).unwrap();
+        checker.leader_elected(1, 2, &[2]).unwrap();
+    }
+
+    #[test]
+    fn a_leadership_that_reached_the_disk_or_the_wire_outlives_the_crash() {
+        let mut checker = Invariants::new(&[]);
+        checker.leader_elected(2, 2, &[2]).unwrap();
+        checker.leader_elected(2, 3, &[2]).unwrap();
+        // The vote for term 2 is on the disk (a write of term 1 would not have shown it);
+        // term 3 is left unseen.
+        checker.leadership_observed(2, 1);
+        checker.leadership_observed(2, 2);
+        assert_eq!(checker.crashed(2), vec![3]);
+        let err = checker.leader_elected(1, 2, &[1]);
+        assert_eq!(err, Err(Violation::TwoLeaders { term: 2, first: 2, second: 1 }));
+        checker.leader_elected(1, 3, &[1]).unwrap();
     }
 
     #[test]

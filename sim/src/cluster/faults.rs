@@ -129,7 +129,11 @@ impl Cluster {
             host.durable = DurableState::default();
         }
         self.stats.crashes += 1;
-        self.workload.node_crashed(id, self.now);
+        let now = self.now;
+        for term in self.invariants.crashed(id) {
+            self.trace.line(now, || format!("n{id} led term {term} unseen: the crash undoes it"));
+        }
+        self.workload.node_crashed(id, now);
         self.hint_peers_of(id);
     }
 

@@ -711,6 +711,14 @@ impl Cluster {
             self.trace.line(now, || format!("n{id} persisted {what}"));
         }
         let index = self.hosts.iter().position(|h| h.id == id).expect("a known node");
+        let written_term = match &write {
+            Persist::HardState { term, .. } => Some(*term),
+            Persist::Entries { entries } => entries.iter().map(|e| e.term).max(),
+            Persist::Snapshot { snapshot } => Some(snapshot.term),
+        };
+        if let Some(term) = written_term {
+            self.invariants.leadership_observed(id, term);
+        }
         if let Persist::HardState { term, voted_for: Some(candidate), .. } = &write {
             if let Err(violation) = self.invariants.vote_written(id, *term, *candidate) {
                 self.violation.get_or_insert((now, violation));
@@ -741,6 +749,15 @@ impl Cluster {
     fn transmit(&mut self, message: Message<KvAction>) {
         let (from, to, now) = (message.from, message.to, self.now);
         self.stats.messages_sent += 1;
+        // A pre-vote carries the term it would start, not one the sender is in.
+        let pre_vote = matches!(
+            message.body,
+            MessageBody::RequestVote { pre_vote: true, .. }
+                | MessageBody::VoteResponse { pre_vote: true, .. }
+        );
+        if !pre_vote {
+            self.invariants.leadership_observed(from, message.term);
+        }
         if matches!(message.body, MessageBody::InstallSnapshot { .. }) {
             self.stats.snapshot_chunks += 1;
         }
