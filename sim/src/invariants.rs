@@ -476,10 +476,11 @@ impl Invariants {
     }
 
     /// `node` crashed (or closed): a leadership nobody saw ends with it, as if it never won,
-    /// and the term is open again. Only a lone voter can get there: it wins without asking
-    /// anyone, so its vote for itself may still be queued when it crashes, and once restarted
-    /// it may vote for another candidate in that term. (Any other candidate writes its vote
-    /// before it asks for votes.) Returns the terms taken back.
+    /// and the term is open again. Only a candidate that wins without asking anyone gets there
+    /// (a lone voter, or one its leaving leader handed its vote, see the core's `hand_off`): its
+    /// vote for itself may still be queued when it crashes, and once restarted it may vote for
+    /// another candidate in that term. (Any other candidate writes its vote before it asks for
+    /// votes.) Returns the terms taken back.
     pub fn crashed(&mut self, node: NodeId) -> Vec<Term> {
         let mut withdrawn: Vec<Term> = self
             .unobserved
