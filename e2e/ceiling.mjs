@@ -13,9 +13,7 @@
 //   ../shared/tools/isolated-net node e2e/ceiling.mjs [--rounds N]
 //
 // A diagnostic, like floor.mjs: not part of the suite or the benchmark.
-import http from 'node:http';
-import { Chromium } from './lib/cdp.mjs';
-import { CHROMIUM_ARGS } from './lib/harness.mjs';
+import { openPlainPages } from './lib/plain-pages.mjs';
 
 const PAGES = 3;
 const DURATION_MS = 5_000;
@@ -84,27 +82,12 @@ window.loop = async (ms) => {
 };
 </script>`;
 
-const server = http.createServer((req, res) => { res.setHeader('content-type', 'text/html'); res.end(PAGE); });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${server.address().port}/`;
-const browser = await Chromium.launch({ executable: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-const { browserContextId } = await browser.send('Target.createBrowserContext');
-const tabs = [];
-for (let i = 0; i < PAGES; i++) {
-  const { targetId } = await browser.send('Target.createTarget', { url: `${url}?i=${i}`, browserContextId, newWindow: true });
-  const { sessionId } = await browser.send('Target.attachToTarget', { targetId, flatten: true });
-  tabs.push(sessionId);
-}
-await new Promise((r) => setTimeout(r, 1500));
-const ev = async (s, expr) => {
-  const r = await browser.send('Runtime.evaluate', { expression: expr, awaitPromise: true, returnByValue: true }, s);
-  if (r.exceptionDetails) throw new Error(JSON.stringify(r.exceptionDetails));
-  return r.result.value;
-};
+const queries = Array.from({ length: PAGES }, (_, i) => `?i=${i}`);
+const { pages: tabs, evaluate: ev, close } = await openPlainPages(PAGE, queries);
 for (let i = 0; i < PAGES; i++) for (let j = i + 1; j < PAGES; j++) await ev(tabs[i], `connect(${j})`);
 for (let round = 0; round < rounds; round++) {
   const counts = await Promise.all(tabs.map((tab) => ev(tab, `loop(${DURATION_MS})`)));
   const total = counts.reduce((a, b) => a + b, 0);
   console.log(`ceiling closed_loop writes_per_s=${Math.round(total / (DURATION_MS / 1000))} per_tab=${counts.map((c) => Math.round(c / (DURATION_MS / 1000))).join('/')}`);
 }
-await browser.close(); server.close();
+await close();

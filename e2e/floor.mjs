@@ -6,9 +6,7 @@
 //   ../shared/tools/isolated-net node e2e/floor.mjs
 //
 // A diagnostic, like profile.mjs and hops.mjs: not part of the suite or the benchmark.
-import http from 'node:http';
-import { Chromium } from './lib/cdp.mjs';
-import { CHROMIUM_ARGS } from './lib/harness.mjs';
+import { openPlainPages } from './lib/plain-pages.mjs';
 
 const PAGE = `<!doctype html><script>
 window.bc = new BroadcastChannel('floor');
@@ -70,23 +68,7 @@ window.sendGapCost = async (big) => {
 window.storeCost = () => { const s = 'x'.repeat(2700); const t = performance.now(); for (let i = 0; i < 200; i++) sessionStorage.setItem('k' + (i % 3), s + i); return (performance.now() - t) / 200; };
 window.sendCost = () => { const buf = new Uint8Array(60); const t = performance.now(); for (let i = 0; i < 200; i++) dc.send(buf); return (performance.now() - t) / 200; };
 </script>`;
-const server = http.createServer((req, res) => { res.setHeader('content-type', 'text/html'); res.end(PAGE); });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${server.address().port}/`;
-const browser = await Chromium.launch({ executable: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-const { browserContextId } = await browser.send('Target.createBrowserContext');
-const tabs = [];
-for (let i = 0; i < 2; i++) {
-  const { targetId } = await browser.send('Target.createTarget', { url, browserContextId, newWindow: true });
-  const { sessionId } = await browser.send('Target.attachToTarget', { targetId, flatten: true });
-  tabs.push(sessionId);
-}
-await new Promise((r) => setTimeout(r, 1500));
-const ev = async (s, expr) => {
-  const r = await browser.send('Runtime.evaluate', { expression: expr, awaitPromise: true, returnByValue: true }, s);
-  if (r.exceptionDetails) throw new Error(JSON.stringify(r.exceptionDetails));
-  return r.result.value;
-};
+const { pages: tabs, evaluate: ev, close } = await openPlainPages(PAGE, ['', '']);
 console.log('dc', await ev(tabs[0], 'startOffer()'));
 for (let k = 0; k < 1; k++) {
   console.log('bc rtt gap20', JSON.stringify(await ev(tabs[0], 'bcRtt(200, 20)')));
@@ -98,4 +80,4 @@ console.log('send after gap, small buf', JSON.stringify(await ev(tabs[0], 'sendG
 console.log('send after gap, 32MB buf view', JSON.stringify(await ev(tabs[0], 'sendGapCost(true)')));
 console.log('setItem 2.7KB ms', await ev(tabs[0], 'storeCost()'));
 console.log('dc.send ms', await ev(tabs[0], 'sendCost()'));
-await browser.close(); server.close();
+await close();
