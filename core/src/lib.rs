@@ -44,8 +44,12 @@
 //! writes they depend on too, and a runtime that tells anyone about them (a client, another tab)
 //! delivers them after those writes: in a one-voter configuration, the leader's own write is
 //! what commits its entries, so a crash before it lands loses entries that only such an early
-//! event could have revealed. A runtime that crashes loses exactly the writes it had not
-//! finished, and [`Node::restart`] rebuilds the node from the [`DurableState`] it kept.
+//! event could have revealed. (A lone voter that just won queues those events after the write
+//! of its term's first entry but before the write of its term and vote. That entry alone keeps
+//! the term safe: [`Node::restart`] takes the larger of the stored term and the last entry's,
+//! and no candidate that lacks the entry can get this node's vote.)
+//! A runtime that crashes loses exactly the writes it had not finished, and [`Node::restart`]
+//! rebuilds the node from the [`DurableState`] it kept.
 //!
 //! One relaxation is safe (Ongaro's thesis, section 10.2.1) for a runtime in which no crash
 //! can fall between a send and the write after it: a leader's appends may be sent before the
